@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The decision behind the kfunc `bpf_loader_verify_metadata` (SPEC §3).
+//!
+//! A signed light-skeleton loader's signature covers its instructions (and
+//! BTF), in which the SHA-256 of its metadata blob is an immediate. The blob
+//! itself lives in a map the loader reads at run time, so the signature only
+//! means something once the kernel has checked that this map is the one that
+//! was hashed: exclusive to the loader, frozen, and with a cached hash equal to
+//! the signed one. Only then may the program's verdict say so.
+
+use crate::errno::EINVAL;
+
+/// Size of the metadata hash.
+pub const HASH_SIZE: usize = 32;
+
+/// `enum bpf_sig_verdict`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum SigVerdict {
+    /// No signature, or not checked.
+    Unsigned = 0,
+    /// The signature over the instructions (and BTF) verified.
+    Verified = 1,
+    /// Verified, and the loader proved its metadata equal to the signed hash.
+    MetadataVerified = 2,
+}
+
+impl SigVerdict {
+    /// Decodes the raw field; unknown values are not a verdict.
+    pub const fn from_raw(v: u32) -> Option<Self> {
+        match v {
+            0 => Some(Self::Unsigned),
+            1 => Some(Self::Verified),
+            2 => Some(Self::MetadataVerified),
+            _ => None,
+        }
+    }
+}
+
+/// What the kfunc may see of a map.
+#[derive(Clone, Copy, Debug)]
+pub struct MapView<'a> {
+    /// `map->excl_prog_sha != NULL`.
+    pub exclusive: bool,
+    /// The map is frozen (`map->frozen`).
+    pub frozen: bool,
+    /// `map->sha`: the cached SHA-256 of the values, all zero if never computed.
+    pub sha: &'a [u8; HASH_SIZE],
+}
+
+/// Why the metadata is not verified. Every case is `-EINVAL`: the loader's
+/// own checks are what failed, not a policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetaError {
+    /// `hash__sz != 32`.
+    BadHashSize,
+    /// The map is not exclusive to its creator program.
+    NotExclusive,
+    /// The map is not frozen, so its contents could still change.
+    NotFrozen,
+    /// The cached hash differs from the signed one (or was never computed).
+    HashMismatch,
+    /// The program's verdict field holds no known verdict.
+    BadVerdict,
+}
+
+impl MetaError {
+    /// The kernel errno for this error.
+    pub const fn to_errno(self) -> i32 {
+        -EINVAL
+    }
+}
+
+/// What the caller must do after the checks passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// A signed loader: call `security_bpf_prog_load_post_integrity()`; if it
+    /// returns 0, promote the verdict to [`SigVerdict::MetadataVerified`].
+    HookThenPromote,
+    /// An unsigned loader: the checks passed (as 7.2's inline check would), but
+    /// there is no signature to strengthen: no hook, no promotion.
+    UnsignedNoPromotion,
+    /// Promoted already by an earlier (or concurrent) run of the same program.
+    AlreadyPromoted,
+}
+
+/// Compares without an early exit, so timing does not reveal how many leading
+/// bytes of a guessed hash were right.
+pub fn ct_eq(a: &[u8; HASH_SIZE], b: &[u8; HASH_SIZE]) -> bool {
+    let diff = a
+        .iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    core::hint::black_box(diff) == 0
+}
+
+/// Decides the kfunc's result. `hash` is the loader's buffer of `hash.len()`
+/// (`hash__sz`) bytes; `verdict` is the raw `prog->aux->sig.verdict`.
+///
+/// The order of checks is the specification's, so each failure has one cause.
+pub fn decide(map: &MapView<'_>, hash: &[u8], verdict: u32) -> Result<Decision, MetaError> {
+    let hash: &[u8; HASH_SIZE] = hash.try_into().map_err(|_| MetaError::BadHashSize)?;
+    if !map.exclusive {
+        return Err(MetaError::NotExclusive);
+    }
+    if !map.frozen {
+        return Err(MetaError::NotFrozen);
+    }
+    if !ct_eq(map.sha, hash) {
+        return Err(MetaError::HashMismatch);
+    }
+    match SigVerdict::from_raw(verdict).ok_or(MetaError::BadVerdict)? {
+        SigVerdict::Unsigned => Ok(Decision::UnsignedNoPromotion),
+        SigVerdict::Verified => Ok(Decision::HookThenPromote),
+        SigVerdict::MetadataVerified => Ok(Decision::AlreadyPromoted),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: [u8; 32] = [0xab; 32];
+
+    fn good() -> MapView<'static> {
+        MapView {
+            exclusive: true,
+            frozen: true,
+            sha: &H,
+        }
+    }
+
+    #[test]
+    fn signed_loader_with_matching_metadata_calls_the_hook() {
+        assert_eq!(decide(&good(), &H, 1), Ok(Decision::HookThenPromote));
+    }
+
+    #[test]
+    fn unsigned_loader_is_checked_but_never_promoted() {
+        assert_eq!(decide(&good(), &H, 0), Ok(Decision::UnsignedNoPromotion));
+        // The checks still apply to it.
+        let m = MapView {
+            frozen: false,
+            ..good()
+        };
+        assert_eq!(decide(&m, &H, 0), Err(MetaError::NotFrozen));
+    }
+
+    #[test]
+    fn promoted_loader_is_idempotent() {
+        assert_eq!(decide(&good(), &H, 2), Ok(Decision::AlreadyPromoted));
+    }
+
+    #[test]
+    fn each_check_fails_closed_with_einval() {
+        for sz in [0usize, 31, 33, 64] {
+            let buf = [0xab; 64];
+            assert_eq!(decide(&good(), &buf[..sz], 1), Err(MetaError::BadHashSize));
+        }
+        assert_eq!(
+            decide(
+                &MapView {
+                    exclusive: false,
+                    ..good()
+                },
+                &H,
+                1
+            ),
+            Err(MetaError::NotExclusive)
+        );
+        assert_eq!(
+            decide(
+                &MapView {
+                    frozen: false,
+                    ..good()
+                },
+                &H,
+                1
+            ),
+            Err(MetaError::NotFrozen)
+        );
+        for i in 0..32 {
+            let mut h = H;
+            h[i] ^= 0x01;
+            assert_eq!(
+                decide(&good(), &h, 1),
+                Err(MetaError::HashMismatch),
+                "byte {i}"
+            );
+        }
+        assert_eq!(decide(&good(), &H, 3), Err(MetaError::BadVerdict));
+        for e in [
+            MetaError::BadHashSize,
+            MetaError::NotExclusive,
+            MetaError::NotFrozen,
+            MetaError::HashMismatch,
+        ] {
+            assert_eq!(e.to_errno(), -22);
+        }
+    }
+
+    #[test]
+    fn a_hash_never_computed_fails() {
+        let zero = [0u8; 32];
+        let m = MapView {
+            sha: &zero,
+            ..good()
+        };
+        assert_eq!(decide(&m, &H, 1), Err(MetaError::HashMismatch));
+    }
+
+    #[test]
+    fn checks_run_in_spec_order() {
+        // Everything wrong at once: the first check in SPEC §3 order wins.
+        let zero = [0u8; 32];
+        let bad = MapView {
+            exclusive: false,
+            frozen: false,
+            sha: &zero,
+        };
+        assert_eq!(decide(&bad, &H[..31], 1), Err(MetaError::BadHashSize));
+        assert_eq!(decide(&bad, &H, 1), Err(MetaError::NotExclusive));
+        assert_eq!(
+            decide(
+                &MapView {
+                    exclusive: true,
+                    ..bad
+                },
+                &H,
+                1
+            ),
+            Err(MetaError::NotFrozen)
+        );
+    }
+}

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The SHA-256 backend seam.
+//!
+//! The core never implements SHA-256 itself: in the kernel it must be
+//! `lib/crypto` (no SIMD in kernel Rust, and one audited implementation), on the
+//! host the `sha2` crate. Both are incremental, which the streaming digest
+//! relies on to avoid copying programs.
+
+/// Incremental SHA-256.
+pub trait Sha256 {
+    /// Absorbs `data`.
+    fn update(&mut self, data: &[u8]);
+    /// Consumes the state and returns the digest.
+    fn finish(self) -> [u8; 32];
+}
+
+#[cfg(any(feature = "sha2", test))]
+impl Sha256 for sha2::Sha256 {
+    fn update(&mut self, data: &[u8]) {
+        sha2::Digest::update(self, data);
+    }
+
+    fn finish(self) -> [u8; 32] {
+        sha2::Digest::finalize(self).into()
+    }
+}

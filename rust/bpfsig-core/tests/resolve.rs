@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Loader-call resolution (SPEC §5): every errno, and the rewrite itself.
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    missing_docs
+)]
+
+use bpfsig_core::btf::{index_len, Btf, BtfError, Type, TypeTable};
+use bpfsig_core::insn::{
+    Insn, Insns, InsnsMut, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_KFUNC_CALL_PROG_BTF, JMP_CALL,
+};
+use bpfsig_core::proto::{func_proto, ArgKind};
+use bpfsig_core::resolve::{resolve_prog_btf_calls, KernelBtf, ResolveError};
+use bpfsig_testkit::{insn, kind, loader_btf, BtfBuilder};
+
+/// A stand-in for vmlinux: a Btf plus a by-name lookup that counts its calls.
+struct FakeKernel<'a> {
+    btf: Btf<'a>,
+    lookups: std::cell::Cell<usize>,
+}
+
+impl TypeTable for FakeKernel<'_> {
+    fn type_by_id(&self, id: u32) -> Result<Type<'_>, BtfError> {
+        self.btf.type_by_id(id)
+    }
+    fn name_by_offset(&self, off: u32) -> Result<&[u8], BtfError> {
+        self.btf.name_by_offset(off)
+    }
+}
+
+impl KernelBtf for FakeKernel<'_> {
+    fn find_func(&self, name: &[u8]) -> Option<u32> {
+        self.lookups.set(self.lookups.get() + 1);
+        self.btf
+            .types()
+            .find(|(_, t)| {
+                t.kind == bpfsig_core::btf::Kind::Func
+                    && self.btf.name_by_offset(t.name_off).ok() == Some(name)
+            })
+            .map(|(id, _)| id)
+    }
+}
+
+/// vmlinux-like BTF: filler types, then the kfunc with its BPF-visible
+/// prototype (the `aux` argument is implicit), and some near misses.
+fn vmlinux() -> (Vec<u8>, u32) {
+    let mut b = BtfBuilder::new();
+    for i in 0..40 {
+        b.int(&format!("filler{i}"), 8, false);
+    }
+    let int = b.int("int", 4, true);
+    let uint = b.int("unsigned int", 4, false);
+    let u32_ = b.modifier(kind::TYPEDEF, "u32", uint);
+    let map = b.raw("bpf_map", kind::STRUCT, 0, 0, &[]);
+    let pmap = b.ptr(map);
+    let cvoid = b.modifier(kind::CONST, "", 0);
+    let pcvoid = b.ptr(cvoid);
+    let p = b.proto(
+        int,
+        &[("map__map", pmap), ("hash", pcvoid), ("hash__sz", u32_)],
+    );
+    let f = b.func("bpf_loader_verify_metadata", p);
+    let u64_ = b.int("u64", 8, false);
+    let p2 = b.proto(int, &[("map", pmap), ("hash", pcvoid), ("hash__sz", u64_)]);
+    b.func("wide_size", p2);
+    let p3 = b.proto(int, &[("map", pmap), ("hash", pcvoid)]);
+    b.func("two_args", p3);
+    let p4 = b.proto(pmap, &[("map", pmap), ("hash", pcvoid), ("hash__sz", u32_)]);
+    b.func("returns_ptr", p4);
+    let p5 = b.proto(int, &[("map", pmap), ("hash", u64_), ("hash__sz", u32_)]);
+    b.func("scalar_for_ptr", p5);
+    (b.finish(), f)
+}
+
+/// Program BTF declaring `name` with the loader's prototype; returns the FUNC id.
+fn prog_btf_for(name: &str) -> (Vec<u8>, u32) {
+    let mut b = BtfBuilder::new();
+    let int = b.int("int", 4, true);
+    let u32_ = b.int("u32", 4, false);
+    let vptr = b.ptr(0);
+    let p = b.proto(int, &[("map", vptr), ("hash", vptr), ("hash__sz", u32_)]);
+    let f = b.func(name, p);
+    (b.finish(), f)
+}
+
+fn call(imm: i32, off: i16) -> [u8; 8] {
+    insn(JMP_CALL, 0, BPF_PSEUDO_KFUNC_CALL_PROG_BTF, off, imm)
+}
+
+fn prog(calls: &[[u8; 8]]) -> Vec<u8> {
+    let mut p = insn(0xb7, 0, 0, 0, 0).to_vec(); // r0 = 0
+    for c in calls {
+        p.extend_from_slice(c);
+    }
+    p.extend_from_slice(&insn(0x95, 0, 0, 0, 0)); // exit
+    p
+}
+
+fn run(p: &mut [u8], prog_btf: Option<&[u8]>) -> Result<usize, ResolveError> {
+    let (kdata, _) = vmlinux();
+    let mut kidx = vec![0u32; index_len(&kdata).unwrap()];
+    let kernel = FakeKernel {
+        btf: Btf::parse(&kdata, &mut kidx).unwrap(),
+        lookups: 0.into(),
+    };
+    let mut pidx = vec![0u32; prog_btf.map_or(0, |d| index_len(d).unwrap())];
+    let pbtf = prog_btf.map(|d| Btf::parse(d, &mut pidx).unwrap());
+    resolve_prog_btf_calls(&mut InsnsMut::new(p).unwrap(), pbtf.as_ref(), &kernel)
+}
+
+#[test]
+fn resolves_and_rewrites_to_a_vmlinux_kfunc_call() {
+    let (pbtf, fid) = loader_btf();
+    let (_, kid) = vmlinux();
+    let mut p = prog(&[call(fid as i32, 0)]);
+    let before = p.clone();
+    assert_eq!(run(&mut p, Some(&pbtf)), Ok(1));
+    let insns = Insns::new(&p).unwrap();
+    let c = insns.get(1).unwrap();
+    assert_eq!(
+        c,
+        Insn {
+            code: JMP_CALL,
+            dst_reg: 0,
+            src_reg: BPF_PSEUDO_KFUNC_CALL,
+            off: 0,
+            imm: kid as i32
+        }
+    );
+    // Nothing else changed.
+    assert_eq!(p[..8], before[..8]);
+    assert_eq!(p[16..], before[16..]);
+}
+
+#[test]
+fn programs_without_prog_btf_calls_are_untouched() {
+    let mut p = prog(&[
+        insn(JMP_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0, 77),
+        insn(JMP_CALL, 0, 0, 0, 1),
+    ]);
+    let before = p.clone();
+    assert_eq!(run(&mut p, None), Ok(0));
+    assert_eq!(p, before);
+}
+
+#[test]
+fn repeated_calls_share_one_lookup() {
+    let (pbtf, fid) = loader_btf();
+    let (kdata, _) = vmlinux();
+    let mut kidx = vec![0u32; index_len(&kdata).unwrap()];
+    let kernel = FakeKernel {
+        btf: Btf::parse(&kdata, &mut kidx).unwrap(),
+        lookups: 0.into(),
+    };
+    let mut pidx = vec![0u32; index_len(&pbtf).unwrap()];
+    let pb = Btf::parse(&pbtf, &mut pidx).unwrap();
+    let mut p = prog(&[call(fid as i32, 0); 100]);
+    assert_eq!(
+        resolve_prog_btf_calls(&mut InsnsMut::new(&mut p).unwrap(), Some(&pb), &kernel),
+        Ok(100)
+    );
+    assert_eq!(kernel.lookups.get(), 1);
+}
+
+#[test]
+fn no_prog_btf_is_einval() {
+    let mut p = prog(&[call(5, 0)]);
+    let e = run(&mut p, None).unwrap_err();
+    assert_eq!(e, ResolveError::NoProgBtf { insn: 1 });
+    assert_eq!(e.to_errno(), -22);
+}
+
+#[test]
+fn nonzero_off_is_einval() {
+    let (pbtf, fid) = loader_btf();
+    for off in [1i16, -1, i16::MAX] {
+        let mut p = prog(&[call(fid as i32, off)]);
+        let e = run(&mut p, Some(&pbtf)).unwrap_err();
+        assert_eq!(e, ResolveError::BadOff { insn: 1 });
+        assert_eq!(e.to_errno(), -22);
+    }
+}
+
+#[test]
+fn bad_ids_are_einval() {
+    let (pbtf, fid) = loader_btf();
+    // 0 (void), past the end, negative, and existing non-FUNC types (int, proto).
+    for id in [0, fid as i32 + 1, -1, i32::MIN, 1, fid as i32 - 1] {
+        let mut p = prog(&[call(id, 0)]);
+        let e = run(&mut p, Some(&pbtf)).unwrap_err();
+        assert_eq!(e, ResolveError::BadId { insn: 1, id }, "id {id}");
+        assert_eq!(e.to_errno(), -22);
+    }
+}
+
+#[test]
+fn unknown_name_is_enoent() {
+    let (pbtf, fid) = prog_btf_for("bpf_no_such_kfunc");
+    let mut p = prog(&[call(fid as i32, 0)]);
+    let e = run(&mut p, Some(&pbtf)).unwrap_err();
+    assert_eq!(e, ResolveError::UnknownName { insn: 1 });
+    assert_eq!(e.to_errno(), -2);
+}
+
+#[test]
+fn prototype_mismatch_is_einval() {
+    for name in ["wide_size", "two_args", "returns_ptr", "scalar_for_ptr"] {
+        let (pbtf, fid) = prog_btf_for(name);
+        let mut p = prog(&[call(fid as i32, 0)]);
+        let e = run(&mut p, Some(&pbtf)).unwrap_err();
+        assert_eq!(e, ResolveError::ProtoMismatch { insn: 1 }, "{name}");
+        assert_eq!(e.to_errno(), -22);
+    }
+    // A program-side prototype BPF cannot call (struct by value) is a mismatch too.
+    let mut b = BtfBuilder::new();
+    let int = b.int("int", 4, true);
+    let s = b.raw("s", kind::STRUCT, 0, 16, &[]);
+    let p = b.proto(int, &[("x", s)]);
+    let f = b.func("bpf_loader_verify_metadata", p);
+    let data = b.finish();
+    let mut pr = prog(&[call(f as i32, 0)]);
+    assert_eq!(
+        run(&mut pr, Some(&data)),
+        Err(ResolveError::ProtoMismatch { insn: 1 })
+    );
+}
+
+#[test]
+fn an_error_leaves_every_insn_unchanged() {
+    let (pbtf, fid) = loader_btf();
+    // A good call first, then a bad one: the good one must not be rewritten.
+    let mut p = prog(&[call(fid as i32, 0), call(fid as i32, 4)]);
+    let before = p.clone();
+    assert_eq!(
+        run(&mut p, Some(&pbtf)),
+        Err(ResolveError::BadOff { insn: 2 })
+    );
+    assert_eq!(p, before);
+}
+
+#[test]
+fn the_loader_prototype_is_what_the_spec_says() {
+    let (pbtf, fid) = loader_btf();
+    let mut idx = vec![0u32; index_len(&pbtf).unwrap()];
+    let btf = Btf::parse(&pbtf, &mut idx).unwrap();
+    let p = func_proto(&btf, fid).unwrap();
+    assert_eq!(p.ret, ArgKind::Scalar { size: 4 });
+    assert_eq!(
+        p.args(),
+        [ArgKind::Ptr, ArgKind::Ptr, ArgKind::Scalar { size: 4 }]
+    );
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Configure (tinyconfig + qemu/bpfsig.config) and build the kernel out of tree
+# in the cache. Incremental: the config is regenerated only when the fragment
+# changed, and make rebuilds only what changed.
+. "$(dirname "$0")/lib.sh"
+
+FRAG=$BPFSIG_ROOT/qemu/bpfsig.config
+t0=$(date +%s)
+[ -d "$KSRC/.git" ] || die "no kernel tree at $KSRC (run scripts/fetch-kernel.sh)"
+mkdir -p "$KBUILD"
+log_file=$BPFSIG_CACHE/build.log
+
+# Every line of the fragment must survive olddefconfig; name the ones that did not.
+check_config() {
+	local bad=0 l s
+	while read -r l; do
+		case "$l" in
+		"# CONFIG_"*)
+			s=${l#\# }; s=${s%% *}
+			if grep -q "^$s=" "$KBUILD/.config"; then
+				log "config: $s should be unset but is $(grep "^$s=" "$KBUILD/.config")"; bad=1
+			fi ;;
+		CONFIG_*)
+			if ! grep -qxF "$l" "$KBUILD/.config"; then
+				log "config: requested $l, got '$(grep -E "^(# )?${l%%=*}[= ]" "$KBUILD/.config" || echo "<absent>")'"; bad=1
+			fi ;;
+		esac
+	done < <(grep -E '^(CONFIG_|# CONFIG_)' "$FRAG")
+	return $bad
+}
+
+cfg_id=$( (cat "$FRAG"; git -C "$KSRC" rev-parse HEAD) | sha256sum | cut -c1-16)
+if [ ! -f "$KBUILD/.config" ] || [ "$(cat "$KBUILD/.bpfsig-config-id" 2>/dev/null)" != "$cfg_id" ]; then
+	log "configuring: tinyconfig + qemu/bpfsig.config"
+	{
+		kmake tinyconfig &&
+			"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$KBUILD" "$KBUILD/.config" "$FRAG" &&
+			kmake olddefconfig
+	} >"$log_file" 2>&1 || { tail -20 "$log_file"; die "kernel configuration failed (log: $log_file)"; }
+	check_config || die "olddefconfig dropped options of qemu/bpfsig.config (see above)"
+	echo "$cfg_id" >"$KBUILD/.bpfsig-config-id"
+fi
+grep -q '^CONFIG_PAHOLE_VERSION=1[3-9][0-9]$' "$KBUILD/.config" ||
+	die "the build does not use pahole >= 1.30 ($(grep PAHOLE_VERSION "$KBUILD/.config")); KF_IMPLICIT_ARGS kfuncs would break"
+
+log "building bzImage (make -j$(nproc), log: $log_file)"
+if ! kmake -j"$(nproc)" bzImage >"$log_file" 2>&1; then
+	grep -E -B2 -A8 'error(\[E[0-9]+\])?:|Error [0-9]+' "$log_file" | head -60
+	die "kernel build failed (full log: $log_file)"
+fi
+grep -E '^(warning|error)' "$log_file" | grep -v 'warning: unused' | head -20 || true
+log "kernel built in $(since "$t0") s: $KBUILD/arch/x86/boot/bzImage ($(kmake -s kernelrelease 2>/dev/null))"

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Fetch Debian's linux-source-7.2 through a private apt configuration, import it
+# into a git tree in the cache (first commit = pristine), apply patches/ with
+# git am, and link this repository's in-kernel sources into the tree.
+#
+# Re-runs are cheap: the tree is only re-patched when the series changed, and
+# never over commits a developer made in the tree (export them first with
+# scripts/export-patches.sh, or set BPFSIG_RESET=1 to drop them).
+. "$(dirname "$0")/lib.sh"
+
+t0=$(date +%s)
+mkdir -p "$BPFSIG_CACHE"
+series_id() { cat "$BPFSIG_ROOT"/patches/*.patch 2>/dev/null | sha256sum | cut -c1-16; }
+
+if [ ! -d "$KSRC/.git" ] || ! git -C "$KSRC" rev-parse -q --verify refs/tags/pristine >/dev/null; then
+	apt_private_init
+	mapfile -t o < <(apt_private_opts)
+	log "looking up linux-source-7.2 in trixie-backports/sid (private apt config)"
+	apt-get "${o[@]}" update -qq >/dev/null 2>"$BPFSIG_CACHE/apt.err" ||
+		die "private apt update failed (no network to the Debian archive?): $(tail -3 "$BPFSIG_CACHE/apt.err")"
+	ver=$(apt-cache "${o[@]}" madison linux-source-7.2 2>/dev/null | awk -F'|' '{gsub(/ /,"",$2); print $2}' |
+		grep -E '^7\.2(\.[0-9]+)?-' | sort -V | tail -1)
+	[ -n "$ver" ] || die "no linux-source-7.2 (7.2.x) in trixie-backports or sid"
+	log "using linux-source-7.2 $ver"
+	dl=$BPFSIG_CACHE/src
+	rm -rf "$dl" && mkdir -p "$dl"
+	(cd "$dl" && apt-get "${o[@]}" download -qq "linux-source-7.2=$ver" >/dev/null) ||
+		die "cannot download linux-source-7.2=$ver"
+	dpkg -x "$dl"/linux-source-7.2_*.deb "$dl/x"
+	tarball=$(ls "$dl"/x/usr/src/linux-source-7.2.tar.*)
+	rm -rf "$KSRC.tmp" && mkdir -p "$KSRC.tmp"
+	tar -xf "$tarball" -C "$KSRC.tmp" --strip-components=1
+	kv=$(make -s -C "$KSRC.tmp" kernelversion)
+	case "$kv" in 7.2 | 7.2.*) ;; *) die "unpacked source is $kv, not 7.2" ;; esac
+	(
+		cd "$KSRC.tmp"
+		git init -q -b main
+		git config user.name bpfsig
+		git config user.email bpfsig@localhost
+		git config core.autocrlf false
+		git add -A -f .
+		git commit -q -m "Import Debian linux-source-7.2 $ver (Linux $kv)"
+		git tag pristine
+	)
+	rm -rf "$KSRC" "$dl/x" && mv "$KSRC.tmp" "$KSRC"
+	log "imported Linux $kv into $KSRC ($(since "$t0") s)"
+fi
+
+cd "$KSRC"
+kv=$(make -s kernelversion)
+want=$(series_id)
+have=$(git config bpfsig.series || true)
+applied=$(git config bpfsig.head || true)
+if [ "$want" != "$have" ] || [ "$(git rev-parse HEAD)" != "$applied" ]; then
+	if [ -n "$applied" ] && [ "$(git rev-parse HEAD)" != "$applied" ] && [ "${BPFSIG_RESET:-0}" != 1 ]; then
+		die "$KSRC has commits not in patches/ (run scripts/export-patches.sh, or BPFSIG_RESET=1 to drop them)"
+	fi
+	git am --abort >/dev/null 2>&1 || true
+	git reset -q --hard pristine
+	for p in "$BPFSIG_ROOT"/patches/*.patch; do
+		[ -e "$p" ] || continue
+		git am -q --keep-cr "$p" >/dev/null 2>"$BPFSIG_CACHE/am.err" || {
+			git am --abort >/dev/null 2>&1 || true
+			git reset -q --hard pristine
+			die "patch does not apply: $(basename "$p"): $(grep -m3 -E 'error|failed' "$BPFSIG_CACHE/am.err")"
+		}
+	done
+	git config bpfsig.series "$want"
+	git config bpfsig.head "$(git rev-parse HEAD)"
+	log "applied $(git rev-list --count pristine..HEAD) patches on Linux $kv"
+fi
+
+# The project's in-kernel sources live in this checkout; the tree sees them
+# through one symlink, ignored by the tree's git.
+link=kernel/bpf/bpfsig
+if [ "$(readlink "$link" 2>/dev/null)" != "$BPFSIG_ROOT" ]; then
+	rm -f "$link" && ln -s "$BPFSIG_ROOT" "$link"
+	grep -qx "/$link" .git/info/exclude 2>/dev/null || echo "/$link" >>.git/info/exclude
+fi
+log "kernel tree ready: Linux $kv, $(git rev-list --count pristine..HEAD) patches, $link -> $BPFSIG_ROOT"

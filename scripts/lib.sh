@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for bpfsig's scripts. Source it; do not run it.
+
+set -euo pipefail
+
+BPFSIG_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BPFSIG_CACHE=${BPFSIG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bpfsig}
+export BPFSIG_ROOT BPFSIG_CACHE
+mkdir -p "$BPFSIG_CACHE"
+
+KSRC=$BPFSIG_CACHE/linux            # git tree: pristine import + patches
+KBUILD=$BPFSIG_CACHE/build          # out-of-tree build dir
+TOOLS=$BPFSIG_CACHE/tools           # pahole 1.30, bpftool, ...
+PAHOLE_WRAPPER=$TOOLS/pahole130/pahole
+RUST_LIB_SRC_DEB=/usr/src/rustc-1.96.0/library
+BINDGEN_VERSION=0.73.2
+VNG_VERSION=1.42
+
+export PATH=/usr/lib/llvm-19/bin:$HOME/.cargo/bin:$HOME/.local/bin:$PATH
+
+log() { printf '\033[1m[bpfsig]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[bpfsig] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# The private apt configuration: trixie, trixie-backports and sid, with their own
+# lists and cache, so that the system's sources are never touched.
+APT_DIR=$BPFSIG_CACHE/apt
+apt_private_opts() {
+	printf '%s\n' \
+		-o "Dir::Etc::SourceList=$APT_DIR/sources.list" \
+		-o "Dir::Etc::SourceParts=$APT_DIR/sources.list.d" \
+		-o "Dir::State::Lists=$APT_DIR/lists" \
+		-o "Dir::Cache::archives=$APT_DIR/archives" \
+		-o "Dir::Cache::pkgcache=$APT_DIR/pkgcache.bin" \
+		-o "Dir::Cache::srcpkgcache=$APT_DIR/srcpkgcache.bin" \
+		-o "Dir::Etc::Preferences=$APT_DIR/preferences" \
+		-o "Dir::Etc::PreferencesParts=$APT_DIR/preferences.d" \
+		-o "APT::Default-Release=" \
+		-o "APT::Sandbox::User=root"
+}
+
+apt_private_init() {
+	mkdir -p "$APT_DIR"/{lists/partial,archives/partial,sources.list.d,preferences.d}
+	touch "$APT_DIR/preferences"
+	cat >"$APT_DIR/sources.list" <<SRC
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie-backports main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main
+SRC
+}
+
+# The make invocation every kernel step uses: Debian's Rust 1.96, LLVM 19, pahole 1.30.
+kmake() {
+	make -C "$KSRC" O="$KBUILD" LLVM=-19 \
+		RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc HOSTRUSTC=/usr/bin/rustc \
+		RUST_LIB_SRC="$RUST_LIB_SRC_DEB" BINDGEN="$HOME/.cargo/bin/bindgen" \
+		PAHOLE="$PAHOLE_WRAPPER" "$@"
+}
+
+# Seconds since an epoch stamp, for the timings the scripts print.
+since() { echo $(($(date +%s) - $1)); }
