@@ -9,72 +9,16 @@
     missing_docs
 )]
 
-use bpfsig_core::btf::{index_len, Btf, BtfError, Type, TypeTable};
+use bpfsig_core::btf::{index_len, Btf};
 use bpfsig_core::insn::{
     Insn, Insns, InsnsMut, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_KFUNC_CALL_PROG_BTF, JMP_CALL,
 };
 use bpfsig_core::proto::{func_proto, ArgKind};
-use bpfsig_core::resolve::{resolve_prog_btf_calls, KernelBtf, ResolveError};
+use bpfsig_core::resolve::{resolve_prog_btf_calls, ResolveError};
 use bpfsig_testkit::{insn, kind, loader_btf, BtfBuilder};
 
-/// A stand-in for vmlinux: a Btf plus a by-name lookup that counts its calls.
-struct FakeKernel<'a> {
-    btf: Btf<'a>,
-    lookups: std::cell::Cell<usize>,
-}
-
-impl TypeTable for FakeKernel<'_> {
-    fn type_by_id(&self, id: u32) -> Result<Type<'_>, BtfError> {
-        self.btf.type_by_id(id)
-    }
-    fn name_by_offset(&self, off: u32) -> Result<&[u8], BtfError> {
-        self.btf.name_by_offset(off)
-    }
-}
-
-impl KernelBtf for FakeKernel<'_> {
-    fn find_func(&self, name: &[u8]) -> Option<u32> {
-        self.lookups.set(self.lookups.get() + 1);
-        self.btf
-            .types()
-            .find(|(_, t)| {
-                t.kind == bpfsig_core::btf::Kind::Func
-                    && self.btf.name_by_offset(t.name_off).ok() == Some(name)
-            })
-            .map(|(id, _)| id)
-    }
-}
-
-/// vmlinux-like BTF: filler types, then the kfunc with its BPF-visible
-/// prototype (the `aux` argument is implicit), and some near misses.
-fn vmlinux() -> (Vec<u8>, u32) {
-    let mut b = BtfBuilder::new();
-    for i in 0..40 {
-        b.int(&format!("filler{i}"), 8, false);
-    }
-    let int = b.int("int", 4, true);
-    let uint = b.int("unsigned int", 4, false);
-    let u32_ = b.modifier(kind::TYPEDEF, "u32", uint);
-    let map = b.raw("bpf_map", kind::STRUCT, 0, 0, &[]);
-    let pmap = b.ptr(map);
-    let cvoid = b.modifier(kind::CONST, "", 0);
-    let pcvoid = b.ptr(cvoid);
-    let p = b.proto(
-        int,
-        &[("map__map", pmap), ("hash", pcvoid), ("hash__sz", u32_)],
-    );
-    let f = b.func("bpf_loader_verify_metadata", p);
-    let u64_ = b.int("u64", 8, false);
-    let p2 = b.proto(int, &[("map", pmap), ("hash", pcvoid), ("hash__sz", u64_)]);
-    b.func("wide_size", p2);
-    let p3 = b.proto(int, &[("map", pmap), ("hash", pcvoid)]);
-    b.func("two_args", p3);
-    let p4 = b.proto(pmap, &[("map", pmap), ("hash", pcvoid), ("hash__sz", u32_)]);
-    b.func("returns_ptr", p4);
-    let p5 = b.proto(int, &[("map", pmap), ("hash", u64_), ("hash__sz", u32_)]);
-    b.func("scalar_for_ptr", p5);
-    (b.finish(), f)
-}
+mod common;
+use common::{vmlinux, FakeKernel};
 
 /// Program BTF declaring `name` with the loader's prototype; returns the FUNC id.
 fn prog_btf_for(name: &str) -> (Vec<u8>, u32) {
