@@ -137,6 +137,37 @@ pub fn loader_btf() -> (Vec<u8>, u32) {
     (b.finish(), func)
 }
 
+/// vmlinux-like BTF for tests and fuzzing: filler types, then the kfunc with its BPF-visible
+/// prototype (the `aux` argument is implicit), and some near misses.
+pub fn fake_vmlinux_btf() -> (Vec<u8>, u32) {
+    let mut b = BtfBuilder::new();
+    for i in 0..40 {
+        b.int(&format!("filler{i}"), 8, false);
+    }
+    let int = b.int("int", 4, true);
+    let uint = b.int("unsigned int", 4, false);
+    let u32_ = b.modifier(kind::TYPEDEF, "u32", uint);
+    let map = b.raw("bpf_map", kind::STRUCT, 0, 0, &[]);
+    let pmap = b.ptr(map);
+    let cvoid = b.modifier(kind::CONST, "", 0);
+    let pcvoid = b.ptr(cvoid);
+    let p = b.proto(
+        int,
+        &[("map__map", pmap), ("hash", pcvoid), ("hash__sz", u32_)],
+    );
+    let f = b.func("bpf_loader_verify_metadata", p);
+    let u64_ = b.int("u64", 8, false);
+    let p2 = b.proto(int, &[("map", pmap), ("hash", pcvoid), ("hash__sz", u64_)]);
+    b.func("wide_size", p2);
+    let p3 = b.proto(int, &[("map", pmap), ("hash", pcvoid)]);
+    b.func("two_args", p3);
+    let p4 = b.proto(pmap, &[("map", pmap), ("hash", pcvoid), ("hash__sz", u32_)]);
+    b.func("returns_ptr", p4);
+    let p5 = b.proto(int, &[("map", pmap), ("hash", u64_), ("hash__sz", u32_)]);
+    b.func("scalar_for_ptr", p5);
+    (b.finish(), f)
+}
+
 /// Encodes one instruction (x86 layout: dst in the low nibble).
 pub fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> [u8; 8] {
     let mut b = [0u8; 8];
