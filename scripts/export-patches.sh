@@ -13,6 +13,6 @@ rm -f "$BPFSIG_ROOT"/patches/*.patch
 git -c core.abbrev=12 format-patch -q --no-signature --zero-commit --no-numbered \
 	--subject-prefix=PATCH -o "$BPFSIG_ROOT/patches" pristine..HEAD
 # Record what is applied so fetch-kernel.sh does not re-apply an identical series.
-git config bpfsig.series "$(cat "$BPFSIG_ROOT"/patches/*.patch 2>/dev/null | sha256sum | cut -c1-16)"
+git config bpfsig.series "$(for f in "$BPFSIG_ROOT"/patches/*.patch; do [ -e "$f" ] && cat "$f"; done | sha256sum | cut -c1-16)"
 git config bpfsig.head "$(git rev-parse HEAD)"
 log "exported $n patches to patches/"

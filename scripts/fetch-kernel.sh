@@ -11,7 +11,10 @@
 
 t0=$(date +%s)
 mkdir -p "$BPFSIG_CACHE"
-series_id() { cat "$BPFSIG_ROOT"/patches/*.patch 2>/dev/null | sha256sum | cut -c1-16; }
+series_id() {
+	local f
+	for f in "$BPFSIG_ROOT"/patches/*.patch; do [ -e "$f" ] && cat "$f"; done | sha256sum | cut -c1-16
+}
 
 if [ ! -d "$KSRC/.git" ] || ! git -C "$KSRC" rev-parse -q --verify refs/tags/pristine >/dev/null; then
 	apt_private_init
@@ -39,8 +42,18 @@ if [ ! -d "$KSRC/.git" ] || ! git -C "$KSRC" rev-parse -q --verify refs/tags/pri
 		git config user.name bpfsig
 		git config user.email bpfsig@localhost
 		git config core.autocrlf false
+		# Debian's packaging rule ignores every top-level path, which would
+		# hide new files from git; the patch series never touches .gitignore.
+		python3 - <<'PY'
+s = open(".gitignore").read()
+i = s.find("#\n# Debian packaging: ignore everything at the top level")
+if i >= 0:
+    open(".gitignore", "w").write(s[:i].rstrip("\n") + "\n")
+PY
 		git add -A -f .
-		git commit -q -m "Import Debian linux-source-7.2 $ver (Linux $kv)"
+		git commit -q -m "Import Debian linux-source-7.2 $ver (Linux $kv)" \
+			-m "Debian's packaging rule that ignores every top-level path is dropped
+from .gitignore, so new files in the tree are seen by git."
 		git tag pristine
 	)
 	rm -rf "$KSRC" "$dl/x" && mv "$KSRC.tmp" "$KSRC"
@@ -51,9 +64,9 @@ cd "$KSRC"
 kv=$(make -s kernelversion)
 want=$(series_id)
 have=$(git config bpfsig.series || true)
-applied=$(git config bpfsig.head || true)
+applied=$(git config bpfsig.head || git rev-parse pristine)
 if [ "$want" != "$have" ] || [ "$(git rev-parse HEAD)" != "$applied" ]; then
-	if [ -n "$applied" ] && [ "$(git rev-parse HEAD)" != "$applied" ] && [ "${BPFSIG_RESET:-0}" != 1 ]; then
+	if [ "$(git rev-parse HEAD)" != "$applied" ] && [ "${BPFSIG_RESET:-0}" != 1 ]; then
 		die "$KSRC has commits not in patches/ (run scripts/export-patches.sh, or BPFSIG_RESET=1 to drop them)"
 	fi
 	git am --abort >/dev/null 2>&1 || true

@@ -2,7 +2,7 @@
 //! bpfsig core: the decisions bpfsig makes on untrusted BPF input.
 //!
 //! Everything here is `no_std`, allocation-free and panic-free, because the
-//! same source is compiled into the kernel (see `rust/kernel/bpfsig.rs`, which
+//! same source is compiled into the kernel (see `rust/bpfsig-kernel/bpfsig.rs`, which
 //! includes these modules by path) where a panic is a crash. Every input gives a
 //! value or an error; work is linear in the input size.
 //!

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Summarise KUnit KTAP output from a console log.
+
+Prints one line per suite (with its cases for --require'd suites), then a
+closing line "kunit: N passed, N failed, N skipped". Exits 1 if any case
+failed, if a suite did not finish, if no suite ran, or if a --require'd suite
+(comma-separated) is missing or ran no case.
+"""
+import argparse
+import re
+import sys
+
+RESULT = re.compile(r"^(\s*)(ok|not ok) (\d+) ([^#]*?)\s*(?:#\s*(\S+)(.*))?$")
+SUITE = re.compile(r"^\s*# Subtest: (\S+)")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("log")
+    ap.add_argument("--require", default="")
+    args = ap.parse_args()
+
+    suites = {}  # name -> {"cases": [(name, status)], "done": status}
+    stack = []
+    for raw in open(args.log, errors="replace"):
+        line = re.sub(r"^\[\s*\d+\.\d+\]\s?", "", raw.rstrip("\n"))
+        m = SUITE.match(line)
+        if m:
+            indent = len(line) - len(line.lstrip())
+            stack.append((m.group(1), indent))
+            suites.setdefault(m.group(1), {"cases": [], "done": None})
+            continue
+        m = RESULT.match(line)
+        if not m or not stack:
+            continue
+        indent = len(m.group(1))
+        status = "skip" if (m.group(5) or "").upper() == "SKIP" else ("pass" if m.group(2) == "ok" else "fail")
+        name, sindent = stack[-1]
+        if indent >= sindent:
+            suites[name]["cases"].append((m.group(4), status))
+        else:
+            suites[name]["done"] = status
+            stack.pop()
+            if stack:  # a nested suite is a case of its parent
+                suites[stack[-1][0]]["cases"].append((name, status))
+
+    bad = []
+    if not suites:
+        bad.append("no KUnit suite ran")
+    required = [s for s in args.require.split(",") if s]
+    totals = {"pass": 0, "fail": 0, "skip": 0}
+    for name, s in suites.items():
+        cnt = {k: sum(1 for _, st in s["cases"] if st == k) for k in totals}
+        for k in totals:
+            totals[k] += cnt[k]
+        state = s["done"] or "unfinished"
+        print(f"  {state:10} {name}: {cnt['pass']} passed, {cnt['fail']} failed, {cnt['skip']} skipped")
+        if name in required:
+            for case, st in s["cases"]:
+                print(f"      {st:5} {case}")
+        if s["done"] is None:
+            bad.append(f"suite {name} did not finish")
+        for case, st in s["cases"]:
+            if st == "fail":
+                bad.append(f"{name}.{case} failed")
+    for r in required:
+        if r not in suites or not suites[r]["cases"]:
+            bad.append(f"required suite {r} did not run")
+    print(f"kunit: {totals['pass']} passed, {totals['fail']} failed, {totals['skip']} skipped")
+    for b in bad:
+        print(f"kunit: error: {b}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
