@@ -53,7 +53,7 @@ kmake() {
 	make -C "$KSRC" O="$KBUILD" LLVM=-19 \
 		RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc HOSTRUSTC=/usr/bin/rustc \
 		RUST_LIB_SRC="$RUST_LIB_SRC_DEB" BINDGEN="$HOME/.cargo/bin/bindgen" \
-		PAHOLE="$PAHOLE_WRAPPER" "$@"
+		PAHOLE="$PAHOLE_WRAPPER" LOCALVERSION= "$@"
 }
 
 # Seconds since an epoch stamp, for the timings the scripts print.

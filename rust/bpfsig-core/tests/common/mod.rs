@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Shared by the integration tests: a stand-in for vmlinux BTF.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports, clippy::arithmetic_side_effects)]
 
 use bpfsig_core::btf::{Btf, BtfError, Kind, Type, TypeTable};
 use bpfsig_core::resolve::KernelBtf;

@@ -34,7 +34,8 @@ fn main() -> std::io::Result<()> {
     }
     // resolve: [count][insns][btf]
     let call = |imm: i32, off: i16| insn(0x85, 0, 3, off, imm);
-    let progs: [(&str, Vec<[u8; 8]>, &[u8]); 4] = [
+    type Seed<'a> = (&'a str, Vec<[u8; 8]>, &'a [u8]);
+    let progs: [Seed<'_>; 4] = [
         (
             "ok",
             vec![

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Run the VM selftests: boot the built kernel with virtme-ng (host root file
+# system, read-only, TCG) and run target/release/bpfsig-selftest inside it.
+# Exits with the selftest's status; QEMU problems get the console's last lines.
+. "$(dirname "$0")/lib.sh"
+
+img=$KBUILD/arch/x86/boot/bzImage
+[ -f "$img" ] || die "no kernel at $img (run scripts/build-kernel.sh)"
+command -v vng >/dev/null || die "virtme-ng (vng) is not installed (run scripts/setup-toolchain.sh)"
+command -v udevadm >/dev/null || die "udev is not installed; virtme-ng needs it"
+
+(cd "$BPFSIG_ROOT" && cargo build -q --release -p bpfsig-selftests) || die "building the selftests failed"
+bin=$BPFSIG_ROOT/target/release/bpfsig-selftest
+out=$BPFSIG_CACHE/selftests.log
+limit=${BPFSIG_VM_TIMEOUT:-300}
+
+t0=$(date +%s)
+log "selftests in a VM (virtme-ng, TCG, limit ${limit}s)"
+set +e
+# vng needs a terminal-less run: stdin from /dev/null, output through cat.
+timeout -k 10 "$limit" vng --run "$KBUILD" --disable-kvm --force-9p --memory 1G --cpus 2 \
+	--user root -- "$bin" "$@" </dev/null 2>"$out.stderr" | tee "$out"
+rc=${PIPESTATUS[0]}
+set -e
+if ! grep -q '^selftests: ' "$out"; then
+	tail -20 "$out.stderr" >&2
+	((rc == 124)) && die "the VM did not finish within ${limit}s"
+	die "the VM ended (rc $rc) before the selftests reported"
+fi
+log "VM selftests done in $(since "$t0") s (rc $rc)"
+exit "$rc"

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# bpfsig's whole test suite, from a fresh machine or incrementally:
+#   1. host: rustfmt, clippy (deny lints), cargo test (unit, property, vectors)
+#   2. fuzz smoke run of every cargo-fuzz target
+#   3. kernel: fetch 7.2, apply patches/, build (cache: ~/.cache/bpfsig)
+#   4. KUnit in QEMU (bpfsig_core must run and pass)
+#   5. VM selftests under virtme-ng
+# Exits non-zero at the first failing stage.
+. "$(dirname "$0")/lib.sh"
+
+t0=$(date +%s)
+stage() { log "== $* ($(since "$t0") s)"; }
+cd "$BPFSIG_ROOT"
+
+stage "toolchain"
+bash scripts/setup-toolchain.sh
+
+stage "host: fmt, clippy, cargo test"
+cargo fmt --all -- --check || die "cargo fmt --check: run cargo fmt"
+cargo clippy -q --workspace --all-targets -- -D warnings || die "clippy found problems"
+cargo test --workspace 2>&1 | tee "$BPFSIG_CACHE/cargo-test.log" | grep -E '^(test result|error|failures|---- )' || true
+grep -q '^test result: FAILED' "$BPFSIG_CACHE/cargo-test.log" && die "cargo test failed (log: $BPFSIG_CACHE/cargo-test.log)"
+grep -q '^test result: ok' "$BPFSIG_CACHE/cargo-test.log" || die "cargo test ran nothing or did not build (log: $BPFSIG_CACHE/cargo-test.log)"
+
+stage "fuzz smoke"
+bash scripts/fuzz.sh "${BPFSIG_FUZZ_SECONDS:-5}"
+
+stage "kernel"
+bash scripts/fetch-kernel.sh
+bash scripts/build-kernel.sh
+
+stage "KUnit in QEMU"
+BPFSIG_KUNIT_REQUIRE=${BPFSIG_KUNIT_REQUIRE:-bpfsig_core} bash scripts/run-kunit.sh
+
+stage "VM selftests"
+bash scripts/run-selftests.sh
+
+log "all tests passed in $(since "$t0") s"

@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The selftest cases, grouped by what they exercise.
+
+mod kernel;
+
+pub fn all() -> Vec<crate::Case> {
+    let mut v = Vec::new();
+    v.extend_from_slice(kernel::CASES);
+    v
+}

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+//! bpfsig VM selftests. Run as root inside the built kernel:
+//! `bpfsig-selftest [FILTER]`. Prints KTAP-like lines and a closing
+//! "selftests: N passed, N failed, N skipped"; exits 1 if any case failed.
+//!
+//! Adding a case: write `fn(&mut Ctx) -> Outcome` in a module under `cases/`
+//! and list it in that module's `CASES`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    missing_docs
+)]
+
+mod bpf;
+mod cases;
+
+use std::process::ExitCode;
+
+/// What a case concluded. `Fail` carries the reason, printed under the case.
+pub enum Outcome {
+    Pass,
+    Skip(String),
+    Fail(String),
+}
+
+/// Shared state for cases (mounted file systems and such).
+#[derive(Default)]
+pub struct Ctx {}
+
+/// Fail the case with a message unless `cond`.
+#[macro_export]
+macro_rules! check {
+    ($cond:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return $crate::Outcome::Fail(format!($($fmt)+));
+        }
+    };
+}
+
+pub type Case = (&'static str, fn(&mut Ctx) -> Outcome);
+
+fn main() -> ExitCode {
+    let filter = std::env::args().nth(1).unwrap_or_default();
+    let all: Vec<Case> = cases::all()
+        .into_iter()
+        .filter(|(n, _)| n.contains(&filter))
+        .collect();
+    let mut ctx = Ctx::default();
+    let (mut pass, mut fail, mut skip) = (0, 0, 0);
+    println!("TAP version 13\n1..{}", all.len());
+    for (i, (name, f)) in all.iter().enumerate() {
+        match f(&mut ctx) {
+            Outcome::Pass => {
+                pass += 1;
+                println!("ok {} {name}", i + 1);
+            }
+            Outcome::Skip(why) => {
+                skip += 1;
+                println!("ok {} {name} # SKIP {why}", i + 1);
+            }
+            Outcome::Fail(why) => {
+                fail += 1;
+                println!("not ok {} {name}", i + 1);
+                for l in why.lines() {
+                    println!("# {l}");
+                }
+            }
+        }
+    }
+    println!("selftests: {pass} passed, {fail} failed, {skip} skipped");
+    if fail > 0 || all.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
