@@ -14,8 +14,12 @@ use crate::errno::EINVAL;
 pub const BTF_MAGIC: u16 = 0xeb9f;
 /// The only BTF version.
 pub const BTF_VERSION: u8 = 1;
-/// Size of `struct btf_header`.
+/// Size of the original `struct btf_header` (no layout section).
 pub const HDR_LEN: usize = 24;
+/// Size of 7.2's `struct btf_header`, with `layout_off`/`layout_len`.
+pub const HDR_LEN_LAYOUT: usize = 32;
+/// Size of `struct btf_layout`.
+pub const LAYOUT_ENTRY_LEN: usize = 4;
 /// Size of `struct btf_type`.
 pub const TYPE_LEN: usize = 12;
 /// Longest name read (`KSYM_NAME_LEN`, the kernel's own bound on symbol names).
@@ -310,25 +314,41 @@ fn sections(data: &[u8]) -> Result<Sections<'_>, BtfError> {
         return Err(BtfError::BadHeader);
     }
     let rest = data.get(hdr_len..).ok_or(BtfError::Truncated)?;
-    // An extended header is only acceptable if its unknown part is zero.
+    // As in the kernel: the layout section exists only in a header that has
+    // its fields, and bytes past the known header must be zero.
+    // A zero-length layout section is no section, wherever it claims to be.
+    let layout = match hdr_len >= HDR_LEN_LAYOUT {
+        true if word(28)? != 0 => (word(24)? as usize, word(28)? as usize),
+        _ => (0, 0),
+    };
     if data
-        .get(HDR_LEN..hdr_len)
+        .get(HDR_LEN_LAYOUT..hdr_len)
         .is_some_and(|x| x.iter().any(|&b| b != 0))
     {
         return Err(BtfError::BadHeader);
     }
-    let sect = |off: usize, len: usize| {
-        off.checked_add(len)
-            .and_then(|end| rest.get(off..end))
-            .ok_or(BtfError::BadSection)
+    let span = |off: usize, len: usize| {
+        let end = off.checked_add(len).ok_or(BtfError::BadSection)?;
+        rest.get(off..end).ok_or(BtfError::BadSection)?;
+        Ok((off, end))
     };
-    let types = sect(type_off, type_len)?;
-    let strings = sect(str_off, str_len)?;
-    // The kernel's layout rules: 4-aligned types, strings after types, no overlap.
-    let types_end = type_off.checked_add(type_len).ok_or(BtfError::BadSection)?;
-    if type_off % 4 != 0 || type_len % 4 != 0 || str_off < types_end {
+    let t = span(type_off, type_len)?;
+    let s = span(str_off, str_len)?;
+    let l = span(layout.0, layout.1)?;
+    let overlap = |a: (usize, usize), b: (usize, usize)| a.0 < b.1 && b.0 < a.1;
+    if type_off % 4 != 0
+        || type_len % 4 != 0
+        || overlap(t, s)
+        || (layout.1 != 0
+            && (layout.0 % 4 != 0
+                || layout.1 % LAYOUT_ENTRY_LEN != 0
+                || overlap(l, t)
+                || overlap(l, s)))
+    {
         return Err(BtfError::BadSection);
     }
+    let types = rest.get(t.0..t.1).ok_or(BtfError::BadSection)?;
+    let strings = rest.get(s.0..s.1).ok_or(BtfError::BadSection)?;
     if strings.first() != Some(&0) || strings.last() != Some(&0) {
         return Err(BtfError::BadStrings);
     }

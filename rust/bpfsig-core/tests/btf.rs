@@ -82,15 +82,58 @@ fn header_errors() {
     let mut b = good.clone();
     put32(&mut b, 4, u32::MAX);
     assert_eq!(parse(&b), Err(BtfError::Truncated));
-    // An extended header must be zero past the known fields.
-    let mut ext = good[..24].to_vec();
-    put32(&mut ext, 4, 28);
-    ext.extend_from_slice(&[0, 0, 0, 1]);
-    ext.extend_from_slice(&good[24..]);
+    // Bytes past 7.2's 32-byte header must be zero.
+    let mut ext = with_header(&good, 36, (0, 0));
+    ext[35] = 1;
     assert_eq!(parse(&ext), Err(BtfError::BadHeader));
-    let n = ext.len();
-    ext[27] = 0;
-    assert_eq!(parse(&ext[..n]), Ok(5));
+    ext[35] = 0;
+    assert_eq!(parse(&ext), Ok(5));
+    // A 28-byte header has no layout fields: its extra word is ignored, as
+    // the kernel ignores it.
+    let mut short = with_header(&good, 28, (0, 0));
+    short[27] = 1;
+    assert_eq!(parse(&short), Ok(5));
+}
+
+/// `good` re-laid with a `hdr_len`-byte header whose layout fields are `layout`.
+fn with_header(good: &[u8], hdr_len: u32, layout: (u32, u32)) -> Vec<u8> {
+    let mut b = good[..24].to_vec();
+    put32(&mut b, 4, hdr_len);
+    b.resize(hdr_len as usize, 0);
+    if hdr_len >= 32 {
+        put32(&mut b, 24, layout.0);
+        put32(&mut b, 28, layout.1);
+    }
+    b.extend_from_slice(&good[24..]);
+    b
+}
+
+#[test]
+fn layout_section() {
+    let (good, _) = loader_btf();
+    // The layout section goes after the strings, 4-aligned (146 -> 148).
+    let body = ((good.len() - 24) as u32 + 3) & !3;
+    let pad = |b: &mut Vec<u8>, n: usize| b.resize(32 + body as usize + n, 0);
+    let mut b = with_header(&good, 32, (body, 8));
+    pad(&mut b, 8);
+    assert_eq!(parse(&b), Ok(5));
+    // Misaligned, not whole entries, overlapping, or out of bounds.
+    let mut odd = with_header(&good, 32, (body + 2, 4));
+    pad(&mut odd, 8);
+    assert_eq!(parse(&odd), Err(BtfError::BadSection));
+    let mut partial = with_header(&good, 32, (body, 6));
+    pad(&mut partial, 8);
+    assert_eq!(parse(&partial), Err(BtfError::BadSection));
+    assert_eq!(
+        parse(&with_header(&good, 32, (0, 8))),
+        Err(BtfError::BadSection)
+    );
+    assert_eq!(
+        parse(&with_header(&good, 32, (body, 8))),
+        Err(BtfError::BadSection)
+    );
+    // layout_len 0 means no layout section, whatever the offset.
+    assert_eq!(parse(&with_header(&good, 32, (u32::MAX, 0))), Ok(5));
 }
 
 #[test]
