@@ -84,11 +84,5 @@ if [ "$want" != "$have" ] || [ "$(git rev-parse HEAD)" != "$applied" ]; then
 	log "applied $(git rev-list --count pristine..HEAD) patches on Linux $kv"
 fi
 
-# The project's in-kernel sources live in this checkout; the tree sees them
-# through one symlink, ignored by the tree's git.
-link=kernel/bpf/bpfsig
-if [ "$(readlink "$link" 2>/dev/null)" != "$BPFSIG_ROOT" ]; then
-	rm -f "$link" && ln -s "$BPFSIG_ROOT" "$link"
-	grep -qx "/$link" .git/info/exclude 2>/dev/null || echo "/$link" >>.git/info/exclude
-fi
-log "kernel tree ready: Linux $kv, $(git rev-list --count pristine..HEAD) patches, $link -> $BPFSIG_ROOT"
+link_sources
+log "kernel tree ready: Linux $kv, $(git rev-list --count pristine..HEAD) patches, kernel/bpf/bpfsig -> $BPFSIG_ROOT"

@@ -56,5 +56,21 @@ kmake() {
 		PAHOLE="$PAHOLE_WRAPPER" LOCALVERSION= "$@"
 }
 
+# The project's in-kernel sources live in this checkout; the tree sees them
+# through one symlink, kernel/bpf/bpfsig, ignored by the tree's git. Every
+# build re-points it, so a tree shared by several checkouts builds the one
+# that asked.
+link_sources() {
+	local link=$KSRC/kernel/bpf/bpfsig
+	if [ "$(readlink "$link" 2>/dev/null)" != "$BPFSIG_ROOT" ]; then
+		rm -f "$link" && ln -s "$BPFSIG_ROOT" "$link"
+		# make cannot see a re-pointed link: drop the objects built from
+		# the old target so they are rebuilt from this checkout.
+		rm -rf "$KBUILD/kernel/bpf/bpfsig"
+		grep -qx "/kernel/bpf/bpfsig" "$KSRC/.git/info/exclude" 2>/dev/null ||
+			echo "/kernel/bpf/bpfsig" >>"$KSRC/.git/info/exclude"
+	fi
+}
+
 # Seconds since an epoch stamp, for the timings the scripts print.
 since() { echo $(($(date +%s) - $1)); }

@@ -24,7 +24,7 @@ pub mod resolve;
 #[path = "../bpfsig-core/src/sha256.rs"]
 pub mod sha256;
 
-use kernel::bindings;
+use kernel::{bindings, prelude::*};
 
 /// Prefix of this crate's log lines (what `module!` would define for a module).
 const __LOG_PREFIX: &[u8] = b"bpfsig\0";
@@ -73,6 +73,32 @@ impl sha256::Sha256 for KernelSha256 {
     }
 }
 
+/// `prog->digest` at `BPF_PROG_LOAD` entry (`include/linux/bpfsig.h`).
+///
+/// # Safety
+///
+/// `insns` must be valid for reading `len` instructions and `digest` for
+/// writing 32 bytes, for the duration of the call.
+#[export]
+pub unsafe extern "C" fn bpfsig_prog_digest(
+    insns: *const bindings::bpf_insn,
+    len: u32,
+    digest: *mut u8,
+) {
+    let size = (len as usize).saturating_mul(insn::INSN_SIZE);
+    // SAFETY: the caller guarantees `insns` is readable for `len`
+    // instructions of `INSN_SIZE` bytes each.
+    let bytes = unsafe { core::slice::from_raw_parts(insns.cast::<u8>(), size) };
+    // `size` is a multiple of INSN_SIZE, so this cannot fail.
+    let Ok(view) = insn::Insns::new(bytes) else {
+        return;
+    };
+    let d = digest::prog_digest(&view, KernelSha256::new());
+    // SAFETY: the caller guarantees `digest` is writable for 32 bytes; a
+    // local array cannot overlap it.
+    unsafe { core::ptr::copy_nonoverlapping(d.as_ptr(), digest, d.len()) };
+}
+
 #[cfg(CONFIG_BPFSIG_KUNIT_TEST)]
 #[path = "../bpfsig-core/src/testvec.rs"]
 mod testvec;
@@ -87,7 +113,6 @@ mod tests {
     use crate::metadata::{decide, Decision, MapView, MetaError};
     use crate::proto::{func_proto, ArgKind};
     use kernel::alloc::{flags::GFP_KERNEL, KVec};
-    use kernel::prelude::*;
 
     /// Digest by the C rule, independently: copy, mask, one-shot `sha256()`.
     fn naive_digest(prog: &[u8]) -> Result<[u8; 32]> {
