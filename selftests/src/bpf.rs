@@ -1,17 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Thin, explicit wrappers over bpf(2): `union bpf_attr` is built as bytes
-//! at the documented offsets (7.2 UAPI), so the tests depend on no libbpf.
+//! Thin, explicit wrappers over bpf(2) and add_key(2): `union bpf_attr` is
+//! built as bytes at the 7.2 UAPI offsets (checked against the tree's header
+//! with offsetof), so the tests depend on no libbpf and see every errno.
 
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
+pub const BPF_MAP_CREATE: u32 = 0;
+pub const BPF_MAP_UPDATE_ELEM: u32 = 2;
+pub const BPF_MAP_LOOKUP_ELEM: u32 = 1;
 pub const BPF_PROG_LOAD: u32 = 5;
+pub const BPF_PROG_TEST_RUN: u32 = 10;
 pub const BPF_OBJ_GET_INFO_BY_FD: u32 = 15;
+pub const BPF_BTF_LOAD: u32 = 18;
+pub const BPF_MAP_FREEZE: u32 = 22;
+pub const BPF_LINK_CREATE: u32 = 28;
 
+pub const BPF_MAP_TYPE_ARRAY: u32 = 2;
 pub const BPF_PROG_TYPE_SOCKET_FILTER: u32 = 1;
+pub const BPF_PROG_TYPE_LSM: u32 = 29;
+pub const BPF_PROG_TYPE_SYSCALL: u32 = 31;
+pub const BPF_LSM_MAC: u32 = 27;
+pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
 
-/// `union bpf_attr` is 160+ bytes in 7.2; unknown tail bytes must be zero.
-pub const ATTR_SIZE: usize = 256;
+pub const ATTR_SIZE: usize = 168;
 
 /// A zeroed `union bpf_attr` with typed setters at byte offsets.
 pub struct Attr(pub [u8; ATTR_SIZE]);
@@ -34,17 +46,23 @@ impl Attr {
     pub fn ptr<T>(&mut self, off: usize, p: *const T) -> &mut Self {
         self.u64(off, p as usize as u64)
     }
+    pub fn fd(&mut self, off: usize, fd: &OwnedFd) -> &mut Self {
+        self.u32(off, fd.as_raw_fd() as u32)
+    }
+    pub fn get_u32(&self, off: usize) -> u32 {
+        u32::from_ne_bytes(self.0[off..off + 4].try_into().unwrap())
+    }
 }
 
-/// bpf(cmd, attr, size): the new fd or value, or the errno.
-pub fn sys_bpf(cmd: u32, attr: &mut Attr, size: usize) -> io::Result<i64> {
-    // SAFETY: attr points to `size` <= ATTR_SIZE valid, writable bytes.
+/// bpf(cmd, attr): the result, or the errno as an io::Error.
+pub fn sys_bpf(cmd: u32, attr: &mut Attr) -> io::Result<i64> {
+    // SAFETY: attr is ATTR_SIZE valid, writable bytes.
     let r = unsafe {
         libc::syscall(
             libc::SYS_bpf,
             cmd as libc::c_long,
             attr.0.as_mut_ptr(),
-            size as libc::c_long,
+            ATTR_SIZE as libc::c_long,
         )
     };
     if r < 0 {
@@ -54,41 +72,146 @@ pub fn sys_bpf(cmd: u32, attr: &mut Attr, size: usize) -> io::Result<i64> {
     }
 }
 
-pub fn fd_result(r: io::Result<i64>) -> io::Result<OwnedFd> {
-    // SAFETY: a successful bpf() that returns an fd hands us ownership of it.
-    r.map(|fd| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+fn new_fd(cmd: u32, attr: &mut Attr) -> io::Result<OwnedFd> {
+    // SAFETY: a successful fd-returning bpf() hands us ownership of the fd.
+    sys_bpf(cmd, attr).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
-/// Offsets in `union bpf_attr` for BPF_PROG_LOAD (7.2 UAPI).
-pub mod prog_load {
-    pub const PROG_TYPE: usize = 0;
-    pub const INSN_CNT: usize = 4;
-    pub const INSNS: usize = 8;
-    pub const LICENSE: usize = 16;
-    pub const LOG_LEVEL: usize = 24;
-    pub const LOG_SIZE: usize = 28;
-    pub const LOG_BUF: usize = 32;
-    pub const PROG_NAME: usize = 48;
+/// The negative errno of a failed call (what the kernel returned).
+pub fn errno(e: &io::Error) -> i32 {
+    -e.raw_os_error().unwrap_or(0)
+}
+
+/// An array map with one value of `value_size` bytes; exclusive to the
+/// program whose digest is `excl` when given.
+pub fn array_map(value_size: u32, excl: Option<&[u8; 32]>) -> io::Result<OwnedFd> {
+    let mut a = Attr::default();
+    a.u32(0, BPF_MAP_TYPE_ARRAY)
+        .u32(4, 4)
+        .u32(8, value_size)
+        .u32(12, 1);
+    if let Some(h) = excl {
+        a.ptr(80, h.as_ptr()).u32(88, 32);
+    }
+    new_fd(BPF_MAP_CREATE, &mut a)
+}
+
+pub fn map_update(map: &OwnedFd, key: u32, value: &[u8]) -> io::Result<()> {
+    let mut a = Attr::default();
+    a.fd(0, map).ptr(8, &key).ptr(16, value.as_ptr());
+    sys_bpf(BPF_MAP_UPDATE_ELEM, &mut a).map(|_| ())
+}
+
+pub fn map_lookup(map: &OwnedFd, key: u32, value: &mut [u8]) -> io::Result<()> {
+    let mut a = Attr::default();
+    a.fd(0, map).ptr(8, &key).ptr(16, value.as_mut_ptr());
+    sys_bpf(BPF_MAP_LOOKUP_ELEM, &mut a).map(|_| ())
+}
+
+pub fn map_freeze(map: &OwnedFd) -> io::Result<()> {
+    let mut a = Attr::default();
+    a.fd(0, map);
+    sys_bpf(BPF_MAP_FREEZE, &mut a).map(|_| ())
+}
+
+/// BPF_OBJ_GET_INFO_BY_FD with info.hash: makes the kernel compute and cache
+/// `map->sha` (frozen maps only).
+pub fn map_hash(map: &OwnedFd) -> io::Result<[u8; 32]> {
+    let mut hash = [0u8; 32];
+    let mut info = [0u8; 104];
+    info[88..96].copy_from_slice(&(hash.as_mut_ptr() as usize as u64).to_ne_bytes());
+    info[96..100].copy_from_slice(&32u32.to_ne_bytes());
+    let mut a = Attr::default();
+    a.fd(0, map)
+        .u32(4, info.len() as u32)
+        .ptr(8, info.as_mut_ptr());
+    sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &mut a)?;
+    Ok(hash)
+}
+
+pub fn btf_load(data: &[u8]) -> Result<OwnedFd, (io::Error, String)> {
+    let mut log = vec![0u8; 16 * 1024];
+    let mut a = Attr::default();
+    a.ptr(0, data.as_ptr())
+        .ptr(8, log.as_mut_ptr())
+        .u32(16, data.len() as u32)
+        .u32(20, log.len() as u32)
+        .u32(24, 1);
+    new_fd(BPF_BTF_LOAD, &mut a).map_err(|e| (e, cstr(&log)))
+}
+
+fn cstr(b: &[u8]) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+/// Everything BPF_PROG_LOAD takes that the tests vary.
+#[derive(Default)]
+pub struct Load<'a> {
+    pub prog_type: u32,
+    pub insns: &'a [u8],
+    pub btf: Option<&'a OwnedFd>,
+    pub fd_array: &'a [RawFd],
+    pub signature: Option<&'a [u8]>,
+    pub keyring: i32,
+    pub expected_attach_type: u32,
+    pub attach_btf_id: u32,
+    pub prog_flags: u32,
+    pub name: &'a str,
 }
 
 /// Loads a program; on failure returns the errno and the verifier log.
-pub fn prog_load(prog_type: u32, insns: &[u8], name: &str) -> Result<OwnedFd, (io::Error, String)> {
+pub fn prog_load(l: &Load<'_>) -> Result<OwnedFd, (io::Error, String)> {
     let license = c"GPL";
-    let mut log = vec![0u8; 64 * 1024];
+    let mut log = vec![0u8; 256 * 1024];
     let mut a = Attr::default();
-    a.u32(prog_load::PROG_TYPE, prog_type)
-        .u32(prog_load::INSN_CNT, (insns.len() / 8) as u32)
-        .ptr(prog_load::INSNS, insns.as_ptr())
-        .ptr(prog_load::LICENSE, license.as_ptr())
-        .u32(prog_load::LOG_LEVEL, 1)
-        .u32(prog_load::LOG_SIZE, log.len() as u32)
-        .ptr(prog_load::LOG_BUF, log.as_mut_ptr());
-    let n = name.len().min(15);
-    a.0[prog_load::PROG_NAME..prog_load::PROG_NAME + n].copy_from_slice(&name.as_bytes()[..n]);
-    fd_result(sys_bpf(BPF_PROG_LOAD, &mut a, ATTR_SIZE)).map_err(|e| {
-        let end = log.iter().position(|&b| b == 0).unwrap_or(0);
-        (e, String::from_utf8_lossy(&log[..end]).into_owned())
-    })
+    a.u32(0, l.prog_type)
+        .u32(4, (l.insns.len() / 8) as u32)
+        .ptr(8, l.insns.as_ptr())
+        .ptr(16, license.as_ptr())
+        .u32(24, 1)
+        .u32(28, log.len() as u32)
+        .ptr(32, log.as_mut_ptr())
+        .u32(44, l.prog_flags)
+        .u32(68, l.expected_attach_type)
+        .u32(108, l.attach_btf_id);
+    let n = l.name.len().min(15);
+    a.0[48..48 + n].copy_from_slice(&l.name.as_bytes()[..n]);
+    if let Some(btf) = l.btf {
+        a.fd(72, btf);
+    }
+    if !l.fd_array.is_empty() {
+        a.ptr(120, l.fd_array.as_ptr())
+            .u32(148, l.fd_array.len() as u32);
+    }
+    if let Some(sig) = l.signature {
+        a.ptr(152, sig.as_ptr())
+            .u32(160, sig.len() as u32)
+            .u32(164, l.keyring as u32);
+    }
+    new_fd(BPF_PROG_LOAD, &mut a).map_err(|e| (e, cstr(&log)))
+}
+
+/// BPF_PROG_TEST_RUN without input; returns the program's return value.
+pub fn test_run(prog: &OwnedFd) -> io::Result<i32> {
+    let mut a = Attr::default();
+    a.fd(0, prog);
+    sys_bpf(BPF_PROG_TEST_RUN, &mut a)?;
+    Ok(a.get_u32(4) as i32)
+}
+
+/// BPF_LINK_CREATE for an LSM program.
+pub fn lsm_attach(prog: &OwnedFd) -> io::Result<OwnedFd> {
+    let mut a = Attr::default();
+    a.fd(0, prog).u32(8, BPF_LSM_MAC);
+    new_fd(BPF_LINK_CREATE, &mut a)
+}
+
+/// A numeric field of the program's fdinfo (e.g. "sig_verdict", "prog_id").
+pub fn fdinfo(fd: &OwnedFd, key: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(":")?.trim().parse().ok())
 }
 
 /// `struct bpf_prog_info` fields used here.
@@ -98,15 +221,46 @@ pub struct ProgInfo {
 }
 
 pub fn prog_info(fd: &OwnedFd) -> io::Result<ProgInfo> {
-    use std::os::fd::AsRawFd;
     let mut info = [0u8; 256];
     let mut a = Attr::default();
-    a.u32(0, fd.as_raw_fd() as u32)
+    a.fd(0, fd)
         .u32(4, info.len() as u32)
         .ptr(8, info.as_mut_ptr());
-    sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &mut a, 16)?;
+    sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &mut a)?;
     Ok(ProgInfo {
         prog_type: u32::from_ne_bytes(info[0..4].try_into().unwrap()),
         tag: info[8..16].try_into().unwrap(),
     })
 }
+
+/// add_key(2): returns the new key's serial.
+pub fn add_key(
+    kind: &std::ffi::CStr,
+    desc: &std::ffi::CStr,
+    payload: &[u8],
+    keyring: i32,
+) -> io::Result<i32> {
+    // SAFETY: valid NUL-terminated strings and a payload of the given size.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_add_key,
+            kind.as_ptr(),
+            desc.as_ptr(),
+            if payload.is_empty() {
+                std::ptr::null()
+            } else {
+                payload.as_ptr()
+            },
+            payload.len(),
+            keyring as libc::c_long,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as i32)
+    }
+}
+
+/// KEY_SPEC_USER_KEYRING.
+pub const KEY_SPEC_USER_KEYRING: i32 = -4;

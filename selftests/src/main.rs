@@ -12,8 +12,12 @@
     missing_docs
 )]
 
+mod asm;
 mod bpf;
 mod cases;
+mod loader;
+mod sign;
+mod vmlinux;
 
 use std::process::ExitCode;
 
@@ -24,9 +28,30 @@ pub enum Outcome {
     Fail(String),
 }
 
-/// Shared state for cases (mounted file systems and such).
+/// Shared state for cases, set up on first use.
 #[derive(Default)]
-pub struct Ctx {}
+pub struct Ctx {
+    signer: Option<sign::Signer>,
+    probe: Option<loader::Probe>,
+}
+
+impl Ctx {
+    /// The signing key (in its own keyring) and the LSM probe on the
+    /// post-integrity hook.
+    pub fn loader_env(&mut self) -> Result<(&sign::Signer, &loader::Probe), String> {
+        if self.signer.is_none() {
+            self.signer = Some(sign::Signer::new()?);
+        }
+        if self.probe.is_none() {
+            let mut vm = vmlinux::Vmlinux::load()?;
+            self.probe = Some(loader::Probe::attach(&mut vm)?);
+        }
+        match (&self.signer, &self.probe) {
+            (Some(s), Some(p)) => Ok((s, p)),
+            _ => Err("setup failed".into()),
+        }
+    }
+}
 
 /// Fail the case with a message unless `cond`.
 #[macro_export]

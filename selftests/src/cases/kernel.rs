@@ -71,7 +71,13 @@ fn vmlinux_btf_is_present(_: &mut Ctx) -> Outcome {
 fn minimal_prog_loads(_: &mut Ctx) -> Outcome {
     // r0 = 0; exit
     let insns = [[0xb7u8, 0, 0, 0, 0, 0, 0, 0], [0x95, 0, 0, 0, 0, 0, 0, 0]].concat();
-    let fd = match bpf::prog_load(bpf::BPF_PROG_TYPE_SOCKET_FILTER, &insns, "bpfsig_min") {
+    let load = bpf::Load {
+        prog_type: bpf::BPF_PROG_TYPE_SOCKET_FILTER,
+        insns: &insns,
+        name: "bpfsig_min",
+        ..Default::default()
+    };
+    let fd = match bpf::prog_load(&load) {
         Ok(fd) => fd,
         Err((e, log)) => return Outcome::Fail(format!("BPF_PROG_LOAD: {e}\n{log}")),
     };

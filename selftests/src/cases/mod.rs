@@ -2,9 +2,11 @@
 //! The selftest cases, grouped by what they exercise.
 
 mod kernel;
+mod loader;
 
 pub fn all() -> Vec<crate::Case> {
     let mut v = Vec::new();
     v.extend_from_slice(kernel::CASES);
+    v.extend_from_slice(loader::CASES);
     v
 }

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Signed loaders end to end (SPEC §1-§5, §7): real PKCS#7 signatures over
+//! `insns || BTF`, a real exclusive, frozen metadata map, the kfunc called
+//! through program BTF, and a BPF LSM probe on the post-integrity hook.
+
+use crate::loader::{run, Report, Scenario, Tamper};
+use crate::{check, Ctx, Outcome};
+
+const EINVAL: i32 = -22;
+const ENOENT: i32 = -2;
+const EPERM: i32 = -1;
+const EKEYREJECTED: i32 = -129;
+const UNSIGNED: u64 = 0;
+const VERIFIED: u64 = 1;
+const METADATA_VERIFIED: u64 = 2;
+
+pub const CASES: &[crate::Case] = &[
+    (
+        "signed_loader_is_metadata_verified_and_hook_runs_once",
+        signed_loader_verified,
+    ),
+    ("changed_metadata_byte_is_einval", changed_metadata),
+    ("non_exclusive_map_is_einval", non_exclusive),
+    ("unfrozen_map_is_einval", unfrozen),
+    ("hash_never_computed_is_einval", hash_never_computed),
+    ("hash_size_not_32_is_einval", bad_hash_size),
+    ("unsigned_loader_checked_not_promoted", unsigned_loader),
+    ("flipped_insn_byte_is_ekeyrejected", flipped_insn),
+    ("flipped_btf_byte_is_ekeyrejected", flipped_btf),
+    ("other_valid_btf_is_ekeyrejected", other_btf),
+    ("prog_btf_call_without_btf_is_einval", call_without_btf),
+    ("prog_btf_call_bad_id_is_einval", call_bad_id),
+    ("prog_btf_call_unknown_name_is_enoent", call_unknown_name),
+    ("prog_btf_call_nonzero_off_is_einval", call_nonzero_off),
+    ("lsm_deny_on_post_integrity_is_returned", lsm_deny),
+    (
+        "signed_7_2_inline_check_loader_still_loads",
+        inline_check_loader,
+    ),
+];
+
+fn go(ctx: &mut Ctx, sc: Scenario) -> Result<Report, Outcome> {
+    let (signer, probe) = ctx
+        .loader_env()
+        .map_err(|e| Outcome::Fail(format!("setup: {e}")))?;
+    run(&sc, signer, probe).map_err(Outcome::Fail)
+}
+
+macro_rules! scenario {
+    ($ctx:expr, $sc:expr) => {
+        match go($ctx, $sc) {
+            Ok(r) => r,
+            Err(o) => return o,
+        }
+    };
+}
+
+fn loaded(r: &Report) -> Result<(), Outcome> {
+    match &r.load_err {
+        None => Ok(()),
+        Some((e, log)) => Err(Outcome::Fail(format!("load failed: {e}\n{log}"))),
+    }
+}
+
+/// A run that loaded and whose kfunc failed: errno, verdict unchanged, no hook.
+fn kfunc_failed(r: &Report, errno: i32, verdict: u64) -> Outcome {
+    if let Err(o) = loaded(r) {
+        return o;
+    }
+    check!(
+        r.retval == errno,
+        "kfunc returned {}, expected {errno}",
+        r.retval
+    );
+    check!(
+        r.verdict == verdict,
+        "verdict {} changed (expected {verdict})",
+        r.verdict
+    );
+    check!(
+        r.hook_calls == 0,
+        "post-integrity hook ran {} times",
+        r.hook_calls
+    );
+    Outcome::Pass
+}
+
+fn load_failed(r: &Report, errno: i32, log_has: &str) -> Outcome {
+    match &r.load_err {
+        None => Outcome::Fail(format!(
+            "loaded (kfunc returned {}), expected {errno}",
+            r.retval
+        )),
+        Some((e, log)) => {
+            check!(*e == errno, "load failed with {e}, expected {errno}\n{log}");
+            check!(
+                log.contains(log_has),
+                "verifier log lacks {log_has:?}:\n{log}"
+            );
+            Outcome::Pass
+        }
+    }
+}
+
+fn signed_loader_verified(ctx: &mut Ctx) -> Outcome {
+    let r = scenario!(ctx, Scenario::default());
+    if let Err(o) = loaded(&r) {
+        return o;
+    }
+    check!(r.retval == 0, "kfunc returned {}", r.retval);
+    check!(r.verdict == METADATA_VERIFIED, "verdict {}", r.verdict);
+    check!(
+        r.hook_calls == 1,
+        "post-integrity hook ran {} times",
+        r.hook_calls
+    );
+    check!(r.hook_saw_this_prog, "the hook saw another program");
+    Outcome::Pass
+}
+
+fn changed_metadata(ctx: &mut Ctx) -> Outcome {
+    kfunc_failed(
+        &scenario!(
+            ctx,
+            Scenario {
+                tamper: Tamper::Metadata,
+                ..Scenario::default()
+            }
+        ),
+        EINVAL,
+        VERIFIED,
+    )
+}
+
+fn non_exclusive(ctx: &mut Ctx) -> Outcome {
+    kfunc_failed(
+        &scenario!(
+            ctx,
+            Scenario {
+                exclusive: false,
+                ..Scenario::default()
+            }
+        ),
+        EINVAL,
+        VERIFIED,
+    )
+}
+
+fn unfrozen(ctx: &mut Ctx) -> Outcome {
+    // Without freezing, the kernel refuses to compute the hash at all.
+    kfunc_failed(
+        &scenario!(
+            ctx,
+            Scenario {
+                freeze: false,
+                compute_hash: false,
+                ..Scenario::default()
+            }
+        ),
+        EINVAL,
+        VERIFIED,
+    )
+}
+
+fn hash_never_computed(ctx: &mut Ctx) -> Outcome {
+    kfunc_failed(
+        &scenario!(
+            ctx,
+            Scenario {
+                compute_hash: false,
+                ..Scenario::default()
+            }
+        ),
+        EINVAL,
+        VERIFIED,
+    )
+}
+
+fn bad_hash_size(ctx: &mut Ctx) -> Outcome {
+    kfunc_failed(
+        &scenario!(
+            ctx,
+            Scenario {
+                hash_sz: 31,
+                ..Scenario::default()
+            }
+        ),
+        EINVAL,
+        VERIFIED,
+    )
+}
+
+fn unsigned_loader(ctx: &mut Ctx) -> Outcome {
+    let r = scenario!(
+        ctx,
+        Scenario {
+            signed: false,
+            ..Scenario::default()
+        }
+    );
+    if let Err(o) = loaded(&r) {
+        return o;
+    }
+    check!(r.retval == 0, "kfunc returned {}", r.retval);
+    check!(r.verdict == UNSIGNED, "verdict {}", r.verdict);
+    check!(
+        r.hook_calls == 0,
+        "post-integrity hook ran {} times",
+        r.hook_calls
+    );
+    // The checks still run for it.
+    kfunc_failed(
+        &scenario!(
+            ctx,
+            Scenario {
+                signed: false,
+                compute_hash: false,
+                ..Scenario::default()
+            }
+        ),
+        EINVAL,
+        UNSIGNED,
+    )
+}
+
+fn flipped_insn(ctx: &mut Ctx) -> Outcome {
+    load_failed(
+        &scenario!(
+            ctx,
+            Scenario {
+                tamper: Tamper::Insn,
+                ..Scenario::default()
+            }
+        ),
+        EKEYREJECTED,
+        "",
+    )
+}
+
+fn flipped_btf(ctx: &mut Ctx) -> Outcome {
+    load_failed(
+        &scenario!(
+            ctx,
+            Scenario {
+                tamper: Tamper::BtfByte,
+                ..Scenario::default()
+            }
+        ),
+        EKEYREJECTED,
+        "",
+    )
+}
+
+fn other_btf(ctx: &mut Ctx) -> Outcome {
+    load_failed(
+        &scenario!(
+            ctx,
+            Scenario {
+                tamper: Tamper::OtherBtf,
+                ..Scenario::default()
+            }
+        ),
+        EKEYREJECTED,
+        "",
+    )
+}
+
+fn call_without_btf(ctx: &mut Ctx) -> Outcome {
+    let r = scenario!(
+        ctx,
+        Scenario {
+            signed: false,
+            with_btf: false,
+            ..Scenario::default()
+        }
+    );
+    load_failed(&r, EINVAL, "has no BTF")
+}
+
+fn call_bad_id(ctx: &mut Ctx) -> Outcome {
+    for id in [0, 1, 4, 6, -1] {
+        let r = scenario!(
+            ctx,
+            Scenario {
+                signed: false,
+                call_imm: Some(id),
+                ..Scenario::default()
+            }
+        );
+        if let Outcome::Fail(f) = load_failed(&r, EINVAL, "not a FUNC") {
+            return Outcome::Fail(format!("imm {id}: {f}"));
+        }
+    }
+    Outcome::Pass
+}
+
+fn call_unknown_name(ctx: &mut Ctx) -> Outcome {
+    // Unsigned: the load must fail in resolution, not in signature checking.
+    let r = scenario!(
+        ctx,
+        Scenario {
+            signed: false,
+            func_name: "bpf_no_such_kfunc",
+            ..Scenario::default()
+        }
+    );
+    load_failed(&r, ENOENT, "no function of that name")
+}
+
+fn call_nonzero_off(ctx: &mut Ctx) -> Outcome {
+    load_failed(
+        &scenario!(
+            ctx,
+            Scenario {
+                signed: false,
+                call_off: 1,
+                ..Scenario::default()
+            }
+        ),
+        EINVAL,
+        "off must be 0",
+    )
+}
+
+fn lsm_deny(ctx: &mut Ctx) -> Outcome {
+    match ctx.loader_env() {
+        Ok((_, probe)) => probe.set_deny(true),
+        Err(e) => return Outcome::Fail(format!("setup: {e}")),
+    }
+    let r = go(ctx, Scenario::default());
+    if let Ok((_, probe)) = ctx.loader_env() {
+        probe.set_deny(false);
+    }
+    let r = match r {
+        Ok(r) => r,
+        Err(o) => return o,
+    };
+    if let Err(o) = loaded(&r) {
+        return o;
+    }
+    check!(
+        r.retval == EPERM,
+        "kfunc returned {}, expected the LSM's -EPERM",
+        r.retval
+    );
+    check!(
+        r.verdict == VERIFIED,
+        "verdict {} (must stay VERIFIED)",
+        r.verdict
+    );
+    check!(
+        r.hook_calls == 1,
+        "post-integrity hook ran {} times",
+        r.hook_calls
+    );
+    Outcome::Pass
+}
+
+fn inline_check_loader(ctx: &mut Ctx) -> Outcome {
+    let r = scenario!(
+        ctx,
+        Scenario {
+            with_btf: false,
+            inline_check: true,
+            ..Scenario::default()
+        }
+    );
+    if let Err(o) = loaded(&r) {
+        return o;
+    }
+    check!(r.retval == 0, "inline check returned {}", r.retval);
+    check!(r.verdict == VERIFIED, "verdict {}", r.verdict);
+    check!(
+        r.hook_calls == 0,
+        "post-integrity hook ran {} times",
+        r.hook_calls
+    );
+    Outcome::Pass
+}

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Hand-assembled signed loaders and the scenario runner the loader cases
+//! share, plus a BPF LSM probe on the new bpf_prog_load_post_integrity hook.
+
+use crate::asm::*;
+use crate::bpf::{self, Load};
+use crate::sign::Signer;
+use crate::vmlinux::Vmlinux;
+use bpfsig_core::btf::Kind;
+use sha2::{Digest, Sha256};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// The loader's BTF (SPEC §6) and the FUNC id of bpf_loader_verify_metadata.
+pub fn loader_btf() -> (Vec<u8>, u32) {
+    bpfsig_testkit::loader_btf()
+}
+
+/// A bpfsig loader: check the metadata map through the kfunc, return its result.
+///
+/// r1 = map (fd_array[0]); r2 = 32-byte stack buffer holding `hash`;
+/// r3 = `hash_sz`; call `bpf_loader_verify_metadata` via program BTF; exit.
+pub fn loader_insns(hash: &[u8; 32], hash_sz: i32, call_imm: i32, call_off: i16) -> Vec<u8> {
+    let mut p: Vec<Slot> = Vec::new();
+    p.extend(ld_imm64(1, 5, 0));
+    for (i, chunk) in hash.chunks_exact(8).enumerate() {
+        p.extend(ld_imm64(
+            3,
+            0,
+            u64::from_le_bytes(chunk.try_into().unwrap()),
+        ));
+        p.push(stx_dw(10, -32 + 8 * i as i16, 3));
+    }
+    p.push(mov_reg(2, 10));
+    p.push(add_imm(2, -32));
+    p.push(mov_imm(3, hash_sz));
+    p.push(call_prog_btf(call_imm, call_off));
+    p.push(exit());
+    p.concat()
+}
+
+/// A 7.2-style loader: the inline check (excl at +32 must be 1, then the four
+/// words of map->sha against signed immediates), no kfunc, no BTF.
+pub fn inline_check_insns(hash: &[u8; 32]) -> Vec<u8> {
+    let mut p: Vec<Slot> = Vec::new();
+    p.extend(ld_imm64(1, 5, 0));
+    p.push(ldx_w(2, 1, 32));
+    // Each failing compare jumps to the "r0 = -EINVAL" tail.
+    let fail_jumps_at = |p: &Vec<Slot>| p.len();
+    let mut jumps = vec![fail_jumps_at(&p)];
+    p.push(jne_imm(2, 1, 0));
+    for (i, chunk) in hash.chunks_exact(8).enumerate() {
+        p.push(ldx_dw(2, 1, 8 * i as i16));
+        p.extend(ld_imm64(
+            3,
+            0,
+            u64::from_le_bytes(chunk.try_into().unwrap()),
+        ));
+        jumps.push(p.len());
+        p.push(jne_reg(2, 3, 0));
+    }
+    p.push(mov_imm(0, 0));
+    p.push(exit());
+    let fail = p.len();
+    p.push(mov_imm(0, -22));
+    p.push(exit());
+    for j in jumps {
+        let mut i = bpfsig_core::insn::Insn::from_bytes(p[j]);
+        i.off = (fail - j - 1) as i16;
+        p[j] = i.to_bytes();
+    }
+    p.concat()
+}
+
+pub const METADATA: &[u8; 64] = b"bpfsig selftest metadata: maps, programs and relocations go here";
+
+/// What a scenario changes from the happy path.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Tamper {
+    None,
+    /// Flip a byte of the instructions after signing.
+    Insn,
+    /// Flip a byte of the BTF (still valid BTF) after signing.
+    BtfByte,
+    /// Load a different valid BTF than the one signed.
+    OtherBtf,
+    /// Flip a byte of the metadata put in the map (the signed hash is of the original).
+    Metadata,
+}
+
+#[derive(Clone, Copy)]
+pub struct Scenario {
+    pub signed: bool,
+    pub with_btf: bool,
+    pub exclusive: bool,
+    pub freeze: bool,
+    pub compute_hash: bool,
+    pub hash_sz: i32,
+    pub call_off: i16,
+    pub call_imm: Option<i32>,
+    pub tamper: Tamper,
+    pub inline_check: bool,
+    /// The kfunc name the loader's BTF declares.
+    pub func_name: &'static str,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Self {
+            signed: true,
+            with_btf: true,
+            exclusive: true,
+            freeze: true,
+            compute_hash: true,
+            hash_sz: 32,
+            call_off: 0,
+            call_imm: None,
+            tamper: Tamper::None,
+            inline_check: false,
+            func_name: "bpf_loader_verify_metadata",
+        }
+    }
+}
+
+/// What happened.
+pub struct Report {
+    /// The load's errno, if it failed, and the verifier log.
+    pub load_err: Option<(i32, String)>,
+    pub retval: i32,
+    pub verdict: u64,
+    /// Post-integrity hook calls during the run, and the last program id it saw.
+    pub hook_calls: u64,
+    pub hook_saw_this_prog: bool,
+}
+
+/// The BPF LSM probe: counts bpf_prog_load_post_integrity calls, records the
+/// program id it was called with, and denies with -EPERM when told to.
+pub struct Probe {
+    map: OwnedFd,
+    _prog: OwnedFd,
+    _link: OwnedFd,
+}
+
+impl Probe {
+    pub fn attach(vm: &mut Vmlinux) -> Result<Self, String> {
+        let hook = vm
+            .find(Kind::Func, "bpf_lsm_bpf_prog_load_post_integrity")
+            .ok_or("no bpf_lsm_bpf_prog_load_post_integrity in vmlinux BTF")?;
+        let aux = vm
+            .member_offset("bpf_prog", "aux")
+            .ok_or("no bpf_prog.aux")?;
+        let id = vm
+            .member_offset("bpf_prog_aux", "id")
+            .ok_or("no bpf_prog_aux.id")?;
+        let map = bpf::array_map(24, None).map_err(|e| format!("probe map: {e}"))?;
+        let mut p: Vec<Slot> = vec![
+            mov_reg(6, 1),
+            ldx_dw(7, 6, 0),
+            ldx_dw(8, 7, aux),
+            ldx_w(9, 8, id),
+            st_w(10, -4, 0),
+        ];
+        p.extend(ld_imm64(1, 1, map.as_raw_fd() as u64));
+        p.extend([
+            mov_reg(2, 10),
+            add_imm(2, -4),
+            call_helper(1), // bpf_map_lookup_elem
+            jeq_imm(0, 0, 7),
+            mov_imm(1, 1),
+            atomic_add_dw(0, 0, 1),
+            stx_dw(0, 8, 9),
+            ldx_dw(1, 0, 16),
+            mov_imm(0, 0),
+            jeq_imm(1, 0, 1),
+            mov_imm(0, -1), // -EPERM
+            exit(),
+        ]);
+        let insns = p.concat();
+        let prog = bpf::prog_load(&Load {
+            prog_type: bpf::BPF_PROG_TYPE_LSM,
+            insns: &insns,
+            expected_attach_type: bpf::BPF_LSM_MAC,
+            attach_btf_id: hook,
+            name: "bpfsig_probe",
+            ..Load::default()
+        })
+        .map_err(|(e, log)| format!("probe load: {e}\n{log}"))?;
+        let link = bpf::lsm_attach(&prog).map_err(|e| format!("probe attach: {e}"))?;
+        Ok(Self {
+            map,
+            _prog: prog,
+            _link: link,
+        })
+    }
+
+    fn value(&self) -> [u64; 3] {
+        let mut v = [0u8; 24];
+        bpf::map_lookup(&self.map, 0, &mut v).expect("probe map lookup");
+        [0, 1, 2].map(|i| u64::from_ne_bytes(v[8 * i..8 * i + 8].try_into().unwrap()))
+    }
+
+    pub fn set_deny(&self, deny: bool) {
+        let [count, id, _] = self.value();
+        let v = [count, id, u64::from(deny)];
+        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
+        bpf::map_update(&self.map, 0, &bytes).expect("probe map update");
+    }
+}
+
+/// Runs one scenario end to end: metadata map, loader, signature, load, run.
+pub fn run(sc: &Scenario, signer: &Signer, probe: &Probe) -> Result<Report, String> {
+    let meta_hash: [u8; 32] = Sha256::digest(METADATA).into();
+    let (btf, func) = if sc.func_name == "bpf_loader_verify_metadata" {
+        loader_btf()
+    } else {
+        let mut b = bpfsig_testkit::BtfBuilder::new();
+        let int = b.int("int", 4, true);
+        let u32_ = b.int("u32", 4, false);
+        let v = b.ptr(0);
+        let p = b.proto(int, &[("map", v), ("hash", v), ("hash__sz", u32_)]);
+        let f = b.func(sc.func_name, p);
+        (b.finish(), f)
+    };
+    let mut insns = if sc.inline_check {
+        inline_check_insns(&meta_hash)
+    } else {
+        loader_insns(
+            &meta_hash,
+            sc.hash_sz,
+            sc.call_imm.unwrap_or(func as i32),
+            sc.call_off,
+        )
+    };
+    // The map is exclusive to the program with this digest: the insns as
+    // signed (MAP_IDX loads are not masked, so it is their plain SHA-256).
+    let digest: [u8; 32] = Sha256::digest(&insns).into();
+    let map = bpf::array_map(METADATA.len() as u32, sc.exclusive.then_some(&digest))
+        .map_err(|e| format!("map: {e}"))?;
+    let mut meta = *METADATA;
+    if sc.tamper == Tamper::Metadata {
+        meta[7] ^= 1;
+    }
+    bpf::map_update(&map, 0, &meta).map_err(|e| format!("map update: {e}"))?;
+    if sc.freeze {
+        bpf::map_freeze(&map).map_err(|e| format!("freeze: {e}"))?;
+    }
+    if sc.compute_hash {
+        bpf::map_hash(&map).map_err(|e| format!("map hash: {e}"))?;
+    }
+
+    let mut signed = insns.clone();
+    if sc.with_btf {
+        signed.extend_from_slice(&btf);
+    }
+    let sig = if sc.signed {
+        Some(signer.sign(&signed)?)
+    } else {
+        None
+    };
+    let mut load_btf = btf.clone();
+    match sc.tamper {
+        Tamper::Insn => insns[4] ^= 1, // the map index imm of the first ld_imm64
+        Tamper::BtfByte => {
+            let n = load_btf.len();
+            load_btf[n - 30] ^= 1; // "hash__sz" becomes "hash__rz": still valid BTF
+        }
+        Tamper::OtherBtf => {
+            let mut b = bpfsig_testkit::BtfBuilder::new();
+            let int = b.int("int", 4, true);
+            let u32_ = b.int("u32", 4, false);
+            let v = b.ptr(0);
+            let p = b.proto(int, &[("m", v), ("h", v), ("hash__sz", u32_)]);
+            b.func("bpf_loader_verify_metadata", p);
+            load_btf = b.finish();
+        }
+        _ => {}
+    }
+    let btf_fd = if sc.with_btf {
+        Some(bpf::btf_load(&load_btf).map_err(|(e, log)| format!("BTF load: {e}\n{log}"))?)
+    } else {
+        None
+    };
+    let fds = [map.as_raw_fd()];
+    let before = probe.value();
+    let load = bpf::prog_load(&Load {
+        prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
+        prog_flags: bpf::BPF_F_SLEEPABLE,
+        insns: &insns,
+        btf: btf_fd.as_ref(),
+        fd_array: &fds,
+        signature: sig.as_deref(),
+        keyring: signer.keyring,
+        name: "bpfsig_loader",
+        ..Load::default()
+    });
+    let prog = match load {
+        Ok(p) => p,
+        Err((e, log)) => {
+            return Ok(Report {
+                load_err: Some((bpf::errno(&e), log)),
+                retval: 0,
+                verdict: 0,
+                hook_calls: probe.value()[0] - before[0],
+                hook_saw_this_prog: false,
+            })
+        }
+    };
+    let retval = bpf::test_run(&prog).map_err(|e| format!("test run: {e}"))?;
+    let after = probe.value();
+    let id = bpf::fdinfo(&prog, "prog_id").unwrap_or(0);
+    Ok(Report {
+        load_err: None,
+        retval,
+        verdict: bpf::fdinfo(&prog, "sig_verdict").ok_or("no sig_verdict in fdinfo")?,
+        hook_calls: after[0] - before[0],
+        hook_saw_this_prog: after[1] == id,
+    })
+}

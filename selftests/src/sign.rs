@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Real PKCS#7 signatures: a throw-away RSA key and self-signed certificate
+//! made with openssl at test time, the certificate added to a keyring of its
+//! own, and detached CMS signatures (no attributes, no certificates), the
+//! format bpftool and sign-file produce.
+
+use crate::bpf;
+use std::path::PathBuf;
+use std::process::Command;
+
+pub struct Signer {
+    dir: PathBuf,
+    /// Serial of the keyring holding the certificate (BPF_PROG_LOAD keyring_id).
+    pub keyring: i32,
+}
+
+fn openssl(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .map_err(|e| format!("openssl: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "openssl {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+impl Signer {
+    pub fn new() -> Result<Self, String> {
+        let dir = std::env::temp_dir().join(format!("bpfsig-selftest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=bpfsig selftest",
+            "-addext",
+            "keyUsage=digitalSignature",
+            "-keyout",
+            &p("key.pem"),
+            "-out",
+            &p("cert.pem"),
+        ])?;
+        openssl(&[
+            "x509",
+            "-in",
+            &p("cert.pem"),
+            "-outform",
+            "DER",
+            "-out",
+            &p("cert.der"),
+        ])?;
+        let der = std::fs::read(dir.join("cert.der")).map_err(|e| e.to_string())?;
+        let keyring = bpf::add_key(
+            c"keyring",
+            c"bpfsig-selftest",
+            &[],
+            bpf::KEY_SPEC_USER_KEYRING,
+        )
+        .map_err(|e| format!("add_key(keyring): {e}"))?;
+        bpf::add_key(c"asymmetric", c"", &der, keyring)
+            .map_err(|e| format!("add_key(asymmetric): {e}"))?;
+        Ok(Self { dir, keyring })
+    }
+
+    /// A detached PKCS#7 signature of `data`.
+    pub fn sign(&self, data: &[u8]) -> Result<Vec<u8>, String> {
+        let p = |f: &str| self.dir.join(f).to_string_lossy().into_owned();
+        std::fs::write(self.dir.join("data"), data).map_err(|e| e.to_string())?;
+        openssl(&[
+            "cms",
+            "-sign",
+            "-binary",
+            "-noattr",
+            "-nocerts",
+            "-nosmimecap",
+            "-md",
+            "sha256",
+            "-in",
+            &p("data"),
+            "-signer",
+            &p("cert.pem"),
+            "-inkey",
+            &p("key.pem"),
+            "-outform",
+            "DER",
+            "-out",
+            &p("sig"),
+        ])?;
+        std::fs::read(self.dir.join("sig")).map_err(|e| e.to_string())
+    }
+}
+
+impl Drop for Signer {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
