@@ -15,6 +15,8 @@ command -v cargo-fuzz >/dev/null || {
 	cargo install --quiet --locked cargo-fuzz || die "cannot install cargo-fuzz"
 }
 cd "$BPFSIG_ROOT/rust/fuzz"
+# cargo-fuzz builds with its own flags; keep its objects apart from the host's.
+export CARGO_TARGET_DIR=$BPFSIG_CACHE/fuzz-target
 export RUSTC_BOOTSTRAP=1
 for t in "${targets[@]}"; do
 	corpus=$BPFSIG_CACHE/fuzz/corpus/$t

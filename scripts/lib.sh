@@ -16,6 +16,9 @@ RUST_LIB_SRC_DEB=/usr/src/rustc-1.96.0/library
 BINDGEN_VERSION=0.73.2
 VNG_VERSION=1.42
 
+# Host builds are shared by every checkout (CI clones afresh each time).
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$BPFSIG_CACHE/cargo-target}
+
 export PATH=/usr/lib/llvm-19/bin:$HOME/.cargo/bin:$HOME/.local/bin:$PATH
 
 log() { printf '\033[1m[bpfsig]\033[0m %s\n' "$*" >&2; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Run the VM selftests: boot the built kernel with virtme-ng (host root file
-# system, read-only, TCG) and run target/release/bpfsig-selftest inside it.
+# system, read-only, TCG) and run the bpfsig-selftest binary inside it.
 # Exits with the selftest's status; QEMU problems get the console's last lines.
 . "$(dirname "$0")/lib.sh"
 
@@ -11,7 +11,7 @@ command -v vng >/dev/null || die "virtme-ng (vng) is not installed (run scripts/
 command -v udevadm >/dev/null || die "udev is not installed; virtme-ng needs it"
 
 (cd "$BPFSIG_ROOT" && cargo build -q --release -p bpfsig-selftests) || die "building the selftests failed"
-bin=$BPFSIG_ROOT/target/release/bpfsig-selftest
+bin=$CARGO_TARGET_DIR/release/bpfsig-selftest
 out=$BPFSIG_CACHE/selftests.log
 limit=${BPFSIG_VM_TIMEOUT:-300}
 
