@@ -371,7 +371,7 @@ mod tests {
             seed
         };
         for round in 0..200u32 {
-            let len = (next() % 64) as usize;
+            let len = (next() % 160) as usize;
             let mut prog = KVec::with_capacity(len * 8, GFP_KERNEL)?;
             for _ in 0..len {
                 let r = next();
@@ -488,7 +488,7 @@ mod bpf_tests {
             seed
         };
         for _ in 0..200 {
-            let len = 1 + (next() % 48) as usize;
+            let len = 1 + (next() % 160) as usize;
             let mut insns = KVec::with_capacity(len * 8, GFP_KERNEL)?;
             for _ in 0..len {
                 let r = next();
