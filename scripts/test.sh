@@ -18,6 +18,9 @@ bash scripts/setup-toolchain.sh
 
 stage "host: fmt, clippy, cargo test"
 cargo fmt --all -- --check || die "cargo fmt --check: run cargo fmt"
+# The kernel crate is not a cargo package: check it as the kernel would.
+rustfmt --edition 2021 --check rust/bpfsig-kernel/bpfsig.rs >/dev/null ||
+	die "rustfmt --check rust/bpfsig-kernel/bpfsig.rs: run rustfmt --edition 2021 on it"
 cargo clippy -q --workspace --all-targets -- -D warnings || die "clippy found problems"
 cargo test --workspace 2>&1 | tee "$BPFSIG_CACHE/cargo-test.log" | grep -E '^(test result|error|failures|---- )' || true
 grep -q '^test result: FAILED' "$BPFSIG_CACHE/cargo-test.log" && die "cargo test failed (log: $BPFSIG_CACHE/cargo-test.log)"

@@ -26,6 +26,9 @@ pub mod sha256;
 
 use kernel::{alloc::flags::GFP_KERNEL, bindings, prelude::*, str::CStr};
 
+#[cfg(CONFIG_BPFSIG_KUNIT_TEST)]
+use kernel::alloc::KVec;
+
 /// Prefix of this crate's log lines (what `module!` would define for a module).
 const __LOG_PREFIX: &[u8] = b"bpfsig\0";
 
@@ -159,7 +162,11 @@ impl resolve::KernelBtf for KernelTypes {
         // SAFETY: `self.btf` is valid and `cname` is NUL-terminated (the
         // name is at most MAX_NAME_LEN bytes and the buffer is zeroed).
         let id = unsafe {
-            bindings::btf_find_by_name_kind(self.btf, cname.as_ptr().cast(), bindings::BTF_KIND_FUNC as u8)
+            bindings::btf_find_by_name_kind(
+                self.btf,
+                cname.as_ptr().cast(),
+                bindings::BTF_KIND_FUNC as u8,
+            )
         };
         u32::try_from(id).ok().filter(|&id| id > 0)
     }
@@ -281,8 +288,17 @@ pub unsafe extern "C" fn bpfsig_loader_verify_metadata(
     };
     // SAFETY: `aux` is live (caller); the verdict is promoted concurrently
     // only to the same value, hence the volatile access (READ_ONCE).
-    let (verdict, id) = unsafe { (core::ptr::read_volatile(&raw const (*aux).sig.verdict), (*aux).id) };
-    let view = metadata::MapView { exclusive, frozen, sha: &sha };
+    let (verdict, id) = unsafe {
+        (
+            core::ptr::read_volatile(&raw const (*aux).sig.verdict),
+            (*aux).id,
+        )
+    };
+    let view = metadata::MapView {
+        exclusive,
+        frozen,
+        sha: &sha,
+    };
     match metadata::decide(&view, hash, u32::from(verdict)) {
         Err(e) => {
             pr_info!("prog {}: loader metadata not verified: {:?}\n", id, e);
@@ -292,7 +308,11 @@ pub unsafe extern "C" fn bpfsig_loader_verify_metadata(
             // SAFETY: `aux` is live and `aux->prog` is its program.
             let rc = unsafe { bindings::security_bpf_prog_load_post_integrity((*aux).prog) };
             if rc != 0 {
-                pr_info!("prog {}: loader metadata verified, denied by LSM: {}\n", id, rc);
+                pr_info!(
+                    "prog {}: loader metadata verified, denied by LSM: {}\n",
+                    id,
+                    rc
+                );
                 return rc;
             }
             // SAFETY: as above; concurrent runs write the same value (WRITE_ONCE).
@@ -305,6 +325,38 @@ pub unsafe extern "C" fn bpfsig_loader_verify_metadata(
             0
         }
         Ok(metadata::Decision::UnsignedNoPromotion | metadata::Decision::AlreadyPromoted) => 0,
+    }
+}
+
+/// Deterministic test programs (xorshift64), biased towards map loads and
+/// (in)valid second slots: the cases the digest's masking rule is about.
+#[cfg(CONFIG_BPFSIG_KUNIT_TEST)]
+struct TestPrograms(u64);
+
+#[cfg(CONFIG_BPFSIG_KUNIT_TEST)]
+impl TestPrograms {
+    fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A program of up to `max_len` instructions.
+    fn next_program(&mut self, max_len: u64) -> Result<KVec<u8>> {
+        let len = (self.next_u64() % max_len) as usize;
+        let mut prog = KVec::with_capacity(len * 8, GFP_KERNEL)?;
+        for _ in 0..len {
+            let r = self.next_u64();
+            let mut slot = r.to_le_bytes();
+            match r % 4 {
+                0 => slot[0] = 0x18,
+                1 => slot[..4].fill(0),
+                _ => {}
+            }
+            prog.extend_from_slice(&slot, GFP_KERNEL)?;
+        }
+        Ok(prog)
     }
 }
 
@@ -321,7 +373,6 @@ mod tests {
     use crate::insn::Insns;
     use crate::metadata::{decide, Decision, MapView, MetaError};
     use crate::proto::{func_proto, ArgKind};
-    use kernel::alloc::{flags::GFP_KERNEL, KVec};
 
     /// Digest by the C rule, independently: copy, mask, one-shot `sha256()`.
     fn naive_digest(prog: &[u8]) -> Result<[u8; 32]> {
@@ -354,35 +405,19 @@ mod tests {
             prog.extend_from_slice(slot, GFP_KERNEL)?;
         }
         let insns = Insns::new(&prog).map_err(|_| EINVAL)?;
-        assert_eq!(prog_digest(&insns, KernelSha256::new()), testvec::DIGEST_PROG_SHA);
+        assert_eq!(
+            prog_digest(&insns, KernelSha256::new()),
+            testvec::DIGEST_PROG_SHA
+        );
         assert_eq!(naive_digest(&prog)?, testvec::DIGEST_PROG_SHA);
         Ok(())
     }
 
     #[test]
     fn digest_equals_copy_mask_hash_on_generated_programs() -> Result {
-        // xorshift64: deterministic programs biased towards map loads and
-        // (in)valid second slots, the cases the masking rule is about.
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut programs = TestPrograms(0x9e37_79b9_7f4a_7c15);
         for round in 0..200u32 {
-            let len = (next() % 160) as usize;
-            let mut prog = KVec::with_capacity(len * 8, GFP_KERNEL)?;
-            for _ in 0..len {
-                let r = next();
-                let mut slot = r.to_le_bytes();
-                match r % 4 {
-                    0 => slot[0] = 0x18,
-                    1 => slot[..4].fill(0),
-                    _ => {}
-                }
-                prog.extend_from_slice(&slot, GFP_KERNEL)?;
-            }
+            let prog = programs.next_program(160)?;
             let insns = Insns::new(&prog).map_err(|_| EINVAL)?;
             let ok = prog_digest(&insns, KernelSha256::new()) == naive_digest(&prog)?;
             if !ok {
@@ -400,7 +435,9 @@ mod tests {
         assert_eq!(n, 5);
         let mut index = KVec::from_elem(0u32, n, GFP_KERNEL)?;
         let btf = Btf::parse(data, &mut index).map_err(|_| EINVAL)?;
-        let f = btf.type_by_id(testvec::LOADER_BTF_FUNC).map_err(|_| EINVAL)?;
+        let f = btf
+            .type_by_id(testvec::LOADER_BTF_FUNC)
+            .map_err(|_| EINVAL)?;
         assert!(f.kind == Kind::Func);
         assert!(btf.name_by_offset(f.name_off) == Ok(b"bpf_loader_verify_metadata".as_slice()));
         let p = func_proto(&btf, testvec::LOADER_BTF_FUNC).map_err(|_| EINVAL)?;
@@ -414,11 +451,18 @@ mod tests {
     #[test]
     fn metadata_decision_fails_closed() {
         let sha = [0x5a; 32];
-        let good = MapView { exclusive: true, frozen: true, sha: &sha };
+        let good = MapView {
+            exclusive: true,
+            frozen: true,
+            sha: &sha,
+        };
         assert!(decide(&good, &sha, 1) == Ok(Decision::HookThenPromote));
         assert!(decide(&good, &sha, 0) == Ok(Decision::UnsignedNoPromotion));
         assert!(decide(&good, &sha[..31], 1) == Err(MetaError::BadHashSize));
-        let unfrozen = MapView { frozen: false, ..good };
+        let unfrozen = MapView {
+            frozen: false,
+            ..good
+        };
         assert!(decide(&unfrozen, &sha, 1) == Err(MetaError::NotFrozen));
         assert_eq!(MetaError::HashMismatch.to_errno(), EINVAL.to_errno());
     }
@@ -431,7 +475,6 @@ mod tests {
 mod bpf_tests {
     use super::*;
     use crate::insn::{Insn, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_KFUNC_CALL_PROG_BTF, JMP_CALL};
-    use kernel::alloc::KVec;
 
     /// A `struct bpf_prog` holding `insns`, freed on drop.
     struct Prog(*mut bindings::bpf_prog);
@@ -480,26 +523,13 @@ mod bpf_tests {
 
     #[test]
     fn rust_digest_equals_bpf_prog_calc_tag() -> Result {
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut programs = TestPrograms(0x2545_f491_4f6c_dd1d);
         for _ in 0..200 {
-            let len = 1 + (next() % 160) as usize;
-            let mut insns = KVec::with_capacity(len * 8, GFP_KERNEL)?;
-            for _ in 0..len {
-                let r = next();
-                let mut slot = r.to_le_bytes();
-                match r % 4 {
-                    0 => slot[0] = 0x18,
-                    1 => slot[..4].fill(0),
-                    _ => {}
-                }
-                insns.extend_from_slice(&slot, GFP_KERNEL)?;
+            let mut insns = programs.next_program(160)?;
+            if insns.is_empty() {
+                insns.extend_from_slice(&[0x95, 0, 0, 0, 0, 0, 0, 0], GFP_KERNEL)?;
             }
+            let len = insns.len() / 8;
             let prog = Prog::new(&insns)?;
             // SAFETY: `prog` is a complete program of `len` insns.
             assert_eq!(unsafe { bindings::bpf_prog_calc_tag(prog.0) }, 0);
@@ -514,15 +544,28 @@ mod bpf_tests {
     }
 
     fn call(imm: i32, off: i16) -> [u8; 8] {
-        Insn { code: JMP_CALL, dst_reg: 0, src_reg: BPF_PSEUDO_KFUNC_CALL_PROG_BTF, off, imm }.to_bytes()
+        Insn {
+            code: JMP_CALL,
+            dst_reg: 0,
+            src_reg: BPF_PSEUDO_KFUNC_CALL_PROG_BTF,
+            off,
+            imm,
+        }
+        .to_bytes()
     }
 
     /// Runs the exported resolver on `[r0 = 0; call; exit]` with `btf`;
     /// returns its result and the (possibly rewritten) call.
     fn resolve_one(call: [u8; 8], btf: Option<&[u8]>) -> (i32, Insn) {
-        let mut insns = [[0xb7, 0, 0, 0, 0, 0, 0, 0], call, [0x95, 0, 0, 0, 0, 0, 0, 0]];
+        let mut insns = [
+            [0xb7, 0, 0, 0, 0, 0, 0, 0],
+            call,
+            [0x95, 0, 0, 0, 0, 0, 0, 0],
+        ];
         let (mut bad, mut why) = (0u32, core::ptr::null());
-        let (data, size) = btf.map_or((core::ptr::null(), 0), |b| (b.as_ptr().cast(), b.len() as u32));
+        let (data, size) = btf.map_or((core::ptr::null(), 0), |b| {
+            (b.as_ptr().cast(), b.len() as u32)
+        });
         // SAFETY: all buffers are live locals of the sizes passed; vmlinux
         // BTF lives for the kernel's lifetime.
         let rc = unsafe {
@@ -558,10 +601,17 @@ mod bpf_tests {
         let name = c"bpf_loader_verify_metadata";
         // SAFETY: vmlinux BTF is always valid; `name` is NUL-terminated.
         let want = unsafe {
-            bindings::btf_find_by_name_kind(bindings::bpf_get_btf_vmlinux(), name.as_char_ptr(), bindings::BTF_KIND_FUNC as u8)
+            bindings::btf_find_by_name_kind(
+                bindings::bpf_get_btf_vmlinux(),
+                name.as_char_ptr(),
+                bindings::BTF_KIND_FUNC as u8,
+            )
         };
         assert!(want > 0);
-        let (rc, c) = resolve_one(call(testvec::LOADER_BTF_FUNC as i32, 0), Some(&testvec::LOADER_BTF));
+        let (rc, c) = resolve_one(
+            call(testvec::LOADER_BTF_FUNC as i32, 0),
+            Some(&testvec::LOADER_BTF),
+        );
         assert_eq!(rc, 1);
         assert!(c.src_reg == BPF_PSEUDO_KFUNC_CALL && c.imm == want && c.off == 0);
     }
@@ -571,7 +621,8 @@ mod bpf_tests {
         let btf = Some(&testvec::LOADER_BTF[..]);
         let f = testvec::LOADER_BTF_FUNC as i32;
         // Each failure leaves the call as it was.
-        let unchanged = |c: Insn, imm: i32| c.src_reg == BPF_PSEUDO_KFUNC_CALL_PROG_BTF && c.imm == imm;
+        let unchanged =
+            |c: Insn, imm: i32| c.src_reg == BPF_PSEUDO_KFUNC_CALL_PROG_BTF && c.imm == imm;
         let (rc, c) = resolve_one(call(f, 0), None);
         assert!(rc == EINVAL.to_errno() && unchanged(c, f));
         let (rc, c) = resolve_one(call(f, 1), btf);
@@ -631,8 +682,11 @@ mod bpf_tests {
             // SAFETY: `self.0` is live and unshared; the pointer is only
             // tested for NULL (and reset before the map is freed).
             unsafe {
-                (*self.0).excl_prog_sha =
-                    if on { NON_NULL.as_ptr().cast_mut().cast() } else { core::ptr::null_mut() }
+                (*self.0).excl_prog_sha = if on {
+                    NON_NULL.as_ptr().cast_mut().cast()
+                } else {
+                    core::ptr::null_mut()
+                }
             };
         }
     }
@@ -647,7 +701,14 @@ mod bpf_tests {
 
     fn kfunc(map: &Map, hash: &[u8], prog: &Prog) -> i32 {
         // SAFETY: all three are live; `hash` has `hash.len()` bytes.
-        unsafe { bpfsig_loader_verify_metadata(map.0, hash.as_ptr().cast(), hash.len() as u32, prog.aux()) }
+        unsafe {
+            bpfsig_loader_verify_metadata(
+                map.0,
+                hash.as_ptr().cast(),
+                hash.len() as u32,
+                prog.aux(),
+            )
+        }
     }
 
     const VERIFIED: u32 = bindings::bpf_sig_verdict_BPF_SIG_VERIFIED;
