@@ -15,6 +15,8 @@ PAHOLE_WRAPPER=$TOOLS/pahole130/pahole
 RUST_LIB_SRC_DEB=/usr/src/rustc-1.96.0/library
 BINDGEN_VERSION=0.73.2
 VNG_VERSION=1.42
+VENV=$BPFSIG_CACHE/venv             # virtme-ng lives here, whatever python3 is
+VNG=$VENV/bin/vng
 
 # Host builds are shared by every checkout (CI clones afresh each time).
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$BPFSIG_CACHE/cargo-target}

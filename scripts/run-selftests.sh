@@ -7,7 +7,7 @@
 
 img=$KBUILD/arch/x86/boot/bzImage
 [ -f "$img" ] || die "no kernel at $img (run scripts/build-kernel.sh)"
-command -v vng >/dev/null || die "virtme-ng (vng) is not installed (run scripts/setup-toolchain.sh)"
+[ -x "$VNG" ] || die "virtme-ng is not installed in $VENV (run scripts/setup-toolchain.sh)"
 command -v udevadm >/dev/null || die "udev is not installed; virtme-ng needs it"
 
 (cd "$BPFSIG_ROOT" && cargo build -q --release -p bpfsig-selftests) || die "building the selftests failed"
@@ -18,8 +18,8 @@ limit=${BPFSIG_VM_TIMEOUT:-300}
 t0=$(date +%s)
 log "selftests in a VM (virtme-ng, TCG, limit ${limit}s)"
 set +e
-# vng needs a terminal-less run: stdin from /dev/null, output through cat.
-timeout -k 10 "$limit" vng --run "$KBUILD" --disable-kvm --force-9p --memory 1G --cpus 2 \
+# No terminal: stdin from /dev/null; the output goes to the log through tee.
+timeout -k 10 "$limit" "$VNG" --run "$KBUILD" --disable-kvm --force-9p --memory 1G --cpus 2 \
 	--user root -- "$bin" "$@" </dev/null 2>"$out.stderr" | tee "$out"
 rc=${PIPESTATUS[0]}
 set -e

@@ -10,7 +10,7 @@ t0=$(date +%s)
 APT_PKGS=(clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc cpio kmod
 	libelf-dev libssl-dev zlib1g-dev libzstd-dev libcap-dev binutils-dev
 	rustc-web rust-web-src cargo-web qemu-system-x86 busybox-static udev
-	keyutils openssl python3-pip git make xz-utils lz4 dwarves)
+	keyutils openssl python3-pip python3-venv git make xz-utils lz4 dwarves)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -60,11 +60,12 @@ W
 	"$PAHOLE_WRAPPER" --version | grep -q '^v1\.30' || die "pahole 1.30 does not run"
 fi
 
-if ! vng --version 2>/dev/null | grep -q "$VNG_VERSION"; then
-	log "pip install virtme-ng==$VNG_VERSION"
-	python3 -m pip install -q "virtme-ng==$VNG_VERSION" ||
+if ! "$VNG" --version 2>/dev/null | grep -q "$VNG_VERSION"; then
+	log "virtme-ng $VNG_VERSION into $VENV"
+	python3 -m venv --clear "$VENV" || die "python3 -m venv failed"
+	"$VENV/bin/pip" install -q "virtme-ng==$VNG_VERSION" ||
 		die "pip install virtme-ng failed (no network to PyPI?)"
-	command -v vng >/dev/null || die "vng not on PATH after pip install"
+	"$VNG" --version >/dev/null || die "vng does not run from $VENV"
 fi
 
-log "toolchain ready ($(since "$t0") s): $(/usr/bin/rustc --version | cut -d' ' -f1-2), clang-19, pahole $("$PAHOLE_WRAPPER" --version), bindgen $BINDGEN_VERSION, vng $(vng --version | awk '{print $NF}')"
+log "toolchain ready ($(since "$t0") s): $(/usr/bin/rustc --version | cut -d' ' -f1-2), clang-19, pahole $("$PAHOLE_WRAPPER" --version), bindgen $BINDGEN_VERSION, vng $("$VNG" --version | awk '{print $NF}')"
