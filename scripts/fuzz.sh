@@ -27,8 +27,8 @@ for t in "${targets[@]}"; do
 		grep -E -A20 'panicked|ERROR|SUMMARY' "$out" | head -40
 		die "fuzz target $t crashed (log: $out; reproducer in rust/fuzz/artifacts/$t)"
 	fi
-	runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$out" | grep -oE '[0-9]+$')
-	rate=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$out" | grep -oE '[0-9]+$')
+	runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$out" | tail -1 | grep -oE '[0-9]+$')
+	rate=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$out" | tail -1 | grep -oE '[0-9]+$')
 	cov=$(grep -oE 'cov: [0-9]+' "$out" | tail -1)
 	log "fuzz $t: ${secs}s, $runs executions, $rate exec/s, $cov, 0 crashes"
 done
