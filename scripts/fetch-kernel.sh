@@ -23,8 +23,11 @@ if [ ! -d "$KSRC/.git" ] || ! git -C "$KSRC" rev-parse -q --verify refs/tags/pri
 	apt-get "${o[@]}" update -qq >/dev/null 2>"$BPFSIG_CACHE/apt.err" ||
 		die "private apt update failed (no network to the Debian archive?): $(tail -3 "$BPFSIG_CACHE/apt.err")"
 	ver=$(apt-cache "${o[@]}" madison linux-source-7.2 2>/dev/null | awk -F'|' '{gsub(/ /,"",$2); print $2}' |
-		grep -E '^7\.2(\.[0-9]+)?-' | sort -V | tail -1)
-	[ -n "$ver" ] || die "no linux-source-7.2 (7.2.x) in trixie-backports or sid"
+		{ grep -E '^7\.2(\.[0-9]+)?-' || true; } | sort -V | tail -1)
+	if [ -z "$ver" ]; then
+		why=$(grep -m2 -E '^(W|E|Err):' "$BPFSIG_CACHE/apt.err" || true)
+		die "no linux-source-7.2 (7.2.x) found in trixie-backports or sid${why:+ (apt: $why)}"
+	fi
 	log "using linux-source-7.2 $ver"
 	dl=$BPFSIG_CACHE/src
 	rm -rf "$dl" && mkdir -p "$dl"
@@ -76,6 +79,9 @@ if [ "$want" != "$have" ] || [ "$(git rev-parse HEAD)" != "$applied" ]; then
 		git am -q --keep-cr "$p" >/dev/null 2>"$BPFSIG_CACHE/am.err" || {
 			git am --abort >/dev/null 2>&1 || true
 			git reset -q --hard pristine
+			# Nothing of ours is left in the tree: the next run re-applies.
+			git config bpfsig.head "$(git rev-parse pristine)"
+			git config --unset bpfsig.series || true
 			die "patch does not apply: $(basename "$p"): $(grep -m3 -E 'error|failed' "$BPFSIG_CACHE/am.err")"
 		}
 	done
