@@ -10,8 +10,8 @@ bash scripts/setup-toolchain.sh
 bash scripts/fetch-kernel.sh
 bash scripts/build-kernel.sh
 
-log "== boot 1: the KUnit suites built into the kernel (bpfsig_core is ours)"
-BPFSIG_KUNIT_REQUIRE=bpfsig_core bash scripts/run-kunit.sh
+log "== boot 1: the KUnit suites built into the kernel (bpfsig_core and bpfsig_bpf are ours)"
+BPFSIG_KUNIT_REQUIRE=bpfsig_core,bpfsig_bpf bash scripts/run-kunit.sh
 
 log "== boot 2: the booted kernel under virtme-ng, driving bpf(2)"
 bash scripts/run-selftests.sh

@@ -34,7 +34,7 @@ bash scripts/fetch-kernel.sh
 bash scripts/build-kernel.sh
 
 stage "KUnit in QEMU"
-BPFSIG_KUNIT_REQUIRE=${BPFSIG_KUNIT_REQUIRE:-bpfsig_core} bash scripts/run-kunit.sh
+BPFSIG_KUNIT_REQUIRE=${BPFSIG_KUNIT_REQUIRE:-bpfsig_core,bpfsig_bpf} bash scripts/run-kunit.sh
 
 stage "VM selftests"
 bash scripts/run-selftests.sh
