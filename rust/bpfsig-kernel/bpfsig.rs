@@ -225,26 +225,22 @@ pub unsafe extern "C" fn bpfsig_resolve_prog_btf_calls(
     // SAFETY: `vmlinux` is a valid kernel BTF for the call (caller).
     let kernel_btf = unsafe { KernelTypes::new(vmlinux) };
 
-    let data: &[u8] = if btf_data.is_null() {
-        &[]
-    } else {
-        // SAFETY: the caller guarantees `btf_data` is readable for `btf_size`.
-        unsafe { core::slice::from_raw_parts(btf_data.cast::<u8>(), btf_size as usize) }
-    };
     let mut index = KVVec::new();
     let prog_btf = if btf_data.is_null() {
         None
     } else {
-        let n = match btf::index_len(data) {
-            Ok(n) => n,
-            Err(_) => return fail(0, c"the program's BTF is malformed", EINVAL.to_errno()),
+        // SAFETY: the caller guarantees `btf_data` is readable for `btf_size`.
+        let data = unsafe { core::slice::from_raw_parts(btf_data.cast::<u8>(), btf_size as usize) };
+        let malformed = c"the program's BTF is malformed";
+        let Ok(n) = btf::index_len(data) else {
+            return fail(0, malformed, EINVAL.to_errno());
         };
         if index.extend_with(n, 0u32, GFP_KERNEL).is_err() {
             return fail(0, c"out of memory", ENOMEM.to_errno());
         }
         match btf::Btf::parse(data, &mut index) {
             Ok(b) => Some(b),
-            Err(_) => return fail(0, c"the program's BTF is malformed", EINVAL.to_errno()),
+            Err(_) => return fail(0, malformed, EINVAL.to_errno()),
         }
     };
     match resolve::resolve_prog_btf_calls(&mut prog, prog_btf.as_ref(), &kernel_btf) {
