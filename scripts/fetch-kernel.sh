@@ -17,12 +17,9 @@ series_id() {
 }
 
 if [ ! -d "$KSRC/.git" ] || ! git -C "$KSRC" rev-parse -q --verify refs/tags/pristine >/dev/null; then
-	apt_private_init
-	mapfile -t o < <(apt_private_opts)
 	log "looking up linux-source-7.2 in trixie-backports/sid (private apt config)"
-	apt-get "${o[@]}" update -qq >/dev/null 2>"$BPFSIG_CACHE/apt.err" ||
-		die "private apt update failed (no network to the Debian archive?): $(tail -3 "$BPFSIG_CACHE/apt.err")"
-	ver=$(apt-cache "${o[@]}" madison linux-source-7.2 2>/dev/null | awk -F'|' '{gsub(/ /,"",$2); print $2}' |
+	apt_private_update
+	ver=$(apt-cache "${APT_OPTS[@]}" madison linux-source-7.2 2>/dev/null | awk -F'|' '{gsub(/ /,"",$2); print $2}' |
 		{ grep -E '^7\.2(\.[0-9]+)?-' || true; } | sort -V | tail -1)
 	if [ -z "$ver" ]; then
 		why=$(grep -m2 -E '^(W|E|Err):' "$BPFSIG_CACHE/apt.err" || true)
@@ -31,7 +28,7 @@ if [ ! -d "$KSRC/.git" ] || ! git -C "$KSRC" rev-parse -q --verify refs/tags/pri
 	log "using linux-source-7.2 $ver"
 	dl=$BPFSIG_CACHE/src
 	rm -rf "$dl" && mkdir -p "$dl"
-	(cd "$dl" && apt-get "${o[@]}" download -qq "linux-source-7.2=$ver" >/dev/null) ||
+	(cd "$dl" && apt-get "${APT_OPTS[@]}" download -qq "linux-source-7.2=$ver" >/dev/null) ||
 		die "cannot download linux-source-7.2=$ver"
 	dpkg -x "$dl"/linux-source-7.2_*.deb "$dl/x"
 	tarball=$(ls "$dl"/x/usr/src/linux-source-7.2.tar.*)

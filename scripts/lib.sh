@@ -53,6 +53,15 @@ deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian
 SRC
 }
 
+# Sets up the private apt configuration, fills the array APT_OPTS with its
+# options and updates its lists; dies with apt's own words if that fails.
+apt_private_update() {
+	apt_private_init
+	mapfile -t APT_OPTS < <(apt_private_opts)
+	apt-get "${APT_OPTS[@]}" update -qq >/dev/null 2>"$BPFSIG_CACHE/apt.err" ||
+		die "private apt update (trixie/sid) failed (no network to the Debian archive?): $(tail -3 "$BPFSIG_CACHE/apt.err")"
+}
+
 # The make invocation every kernel step uses: Debian's Rust 1.96, LLVM 19, pahole 1.30.
 kmake() {
 	make -C "$KSRC" O="$KBUILD" LLVM=-19 \

@@ -40,14 +40,11 @@ fi
 mkdir -p "$BPFSIG_CACHE"
 if ! "$PAHOLE_WRAPPER" --version 2>/dev/null | grep -q '^v1\.30'; then
 	log "pahole 1.30 from trixie"
-	apt_private_init
-	mapfile -t o < <(apt_private_opts)
-	apt-get "${o[@]}" update -qq >/dev/null 2>"$BPFSIG_CACHE/apt.err" ||
-		die "private apt update (trixie/sid) failed: $(tail -3 "$BPFSIG_CACHE/apt.err")"
+	apt_private_update
 	d=$TOOLS/pahole130
 	rm -rf "$d" && mkdir -p "$d/debs"
 	for p in pahole dwarves libdw1t64 libelf1t64 libbpf1 libc6 zlib1g liblzma5 libbz2-1.0 libzstd1; do
-		(cd "$d/debs" && apt-get "${o[@]}" download -qq "$p/trixie" >/dev/null) ||
+		(cd "$d/debs" && apt-get "${APT_OPTS[@]}" download -qq "$p/trixie" >/dev/null) ||
 			die "cannot download $p from trixie"
 	done
 	for f in "$d"/debs/*.deb; do dpkg -x "$f" "$d/root"; done
