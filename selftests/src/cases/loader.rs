@@ -85,6 +85,11 @@ fn kfunc_failed(r: &Report, errno: i32, verdict: u64) -> Outcome {
     Outcome::Pass
 }
 
+/// A signed loader whose kfunc must fail with -EINVAL and leave it VERIFIED.
+fn signed_kfunc_einval(ctx: &mut Ctx, sc: Scenario) -> Outcome {
+    kfunc_failed(&scenario!(ctx, sc), EINVAL, VERIFIED)
+}
+
 fn load_failed(r: &Report, errno: i32, log_has: &str) -> Outcome {
     match &r.load_err {
         None => Outcome::Fail(format!(
@@ -119,74 +124,54 @@ fn signed_loader_verified(ctx: &mut Ctx) -> Outcome {
 }
 
 fn changed_metadata(ctx: &mut Ctx) -> Outcome {
-    kfunc_failed(
-        &scenario!(
-            ctx,
-            Scenario {
-                tamper: Tamper::Metadata,
-                ..Scenario::default()
-            }
-        ),
-        EINVAL,
-        VERIFIED,
+    signed_kfunc_einval(
+        ctx,
+        Scenario {
+            tamper: Tamper::Metadata,
+            ..Scenario::default()
+        },
     )
 }
 
 fn non_exclusive(ctx: &mut Ctx) -> Outcome {
-    kfunc_failed(
-        &scenario!(
-            ctx,
-            Scenario {
-                exclusive: false,
-                ..Scenario::default()
-            }
-        ),
-        EINVAL,
-        VERIFIED,
+    signed_kfunc_einval(
+        ctx,
+        Scenario {
+            exclusive: false,
+            ..Scenario::default()
+        },
     )
 }
 
 fn unfrozen(ctx: &mut Ctx) -> Outcome {
     // Without freezing, the kernel refuses to compute the hash at all.
-    kfunc_failed(
-        &scenario!(
-            ctx,
-            Scenario {
-                freeze: false,
-                compute_hash: false,
-                ..Scenario::default()
-            }
-        ),
-        EINVAL,
-        VERIFIED,
+    signed_kfunc_einval(
+        ctx,
+        Scenario {
+            freeze: false,
+            compute_hash: false,
+            ..Scenario::default()
+        },
     )
 }
 
 fn hash_never_computed(ctx: &mut Ctx) -> Outcome {
-    kfunc_failed(
-        &scenario!(
-            ctx,
-            Scenario {
-                compute_hash: false,
-                ..Scenario::default()
-            }
-        ),
-        EINVAL,
-        VERIFIED,
+    signed_kfunc_einval(
+        ctx,
+        Scenario {
+            compute_hash: false,
+            ..Scenario::default()
+        },
     )
 }
 
 fn bad_hash_size(ctx: &mut Ctx) -> Outcome {
-    kfunc_failed(
-        &scenario!(
-            ctx,
-            Scenario {
-                hash_sz: 31,
-                ..Scenario::default()
-            }
-        ),
-        EINVAL,
-        VERIFIED,
+    signed_kfunc_einval(
+        ctx,
+        Scenario {
+            hash_sz: 31,
+            ..Scenario::default()
+        },
     )
 }
 
