@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # Configure (tinyconfig + qemu/bpfsig.config) and build the kernel out of tree
 # in the cache. Incremental: the config is regenerated only when the fragment
-# changed, and make rebuilds only what changed.
+# changed, and make rebuilds only what changed. Refuses to build a tree that
+# is not exactly pristine + patches/: what is tested is what is shipped.
 . "$(dirname "$0")/lib.sh"
 
 FRAG=$BPFSIG_ROOT/qemu/bpfsig.config
 t0=$(date +%s)
 [ -d "$KSRC/.git" ] || die "no kernel tree at $KSRC (run scripts/fetch-kernel.sh)"
 mkdir -p "$KBUILD"
-link_sources
+tree_is_series || die "refusing to build: $KSRC is not pristine + patches/ (scripts/export-patches.sh exports your tree commits; scripts/fetch-kernel.sh re-applies the series)"
 log_file=$BPFSIG_CACHE/build.log
 
 # Every line of the fragment must survive olddefconfig; name the ones that did not.
@@ -45,8 +46,19 @@ fi
 grep -q '^CONFIG_PAHOLE_VERSION=1[3-9][0-9]$' "$KBUILD/.config" ||
 	die "the build does not use pahole >= 1.30 ($(grep PAHOLE_VERSION "$KBUILD/.config")); KF_IMPLICIT_ARGS kfuncs would break"
 
+# Progress: build steps so far against the count of the last full build.
+est_file=$BPFSIG_CACHE/build-steps
+est=$(cat "$est_file" 2>/dev/null || echo 3300)
 log "building bzImage (make -j$(nproc), log: $log_file)"
-if ! kmake -j"$(nproc)" bzImage >"$log_file" 2>&1; then
+kmake -j"$(nproc)" bzImage >"$log_file" 2>&1 &
+make_pid=$!
+while kill -0 "$make_pid" 2>/dev/null; do
+	for _ in $(seq 30); do kill -0 "$make_pid" 2>/dev/null && sleep 1; done
+	kill -0 "$make_pid" 2>/dev/null || break
+	n=$(grep -cE '^  [A-Z]' "$log_file" || true)
+	log "  building: $n steps (~$((n * 100 / est))% of a full build), $(since "$t0") s"
+done
+if ! wait "$make_pid"; then
 	grep -E -B2 -A8 'error(\[E[0-9]+\])?:|Error [0-9]+' "$log_file" | head -60
 	die "kernel build failed (full log: $log_file)"
 fi
@@ -55,4 +67,6 @@ if grep -A4 -E '^(warning|.*: warning:)' "$log_file" | grep -q -E 'bpf/bpfsig|bp
 	grep -B2 -A12 -E '^(warning|.*: warning:)' "$log_file" | head -40
 	die "warnings in bpfsig's code (log: $log_file)"
 fi
-log "kernel built in $(since "$t0") s: $KBUILD/arch/x86/boot/bzImage ($(kmake -s kernelrelease 2>/dev/null))"
+n=$(grep -cE '^  [A-Z]' "$log_file" || true)
+((n > est / 2)) && echo "$n" >"$est_file"
+log "kernel built in $(since "$t0") s ($n steps): $KBUILD/arch/x86/boot/bzImage ($(kmake -s kernelrelease 2>/dev/null))"

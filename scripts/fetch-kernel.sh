@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Fetch Debian's linux-source-7.2 through a private apt configuration, import it
-# into a git tree in the cache (first commit = pristine), apply patches/ with
-# git am, and link this repository's in-kernel sources into the tree.
+# into a git tree in the cache (first commit = pristine) and apply patches/
+# with git am. The series is self-contained: nothing of this checkout is
+# linked into the tree, and what is built is exactly pristine + patches/.
 #
-# Re-runs are cheap: the tree is only re-patched when the series changed, and
-# never over commits a developer made in the tree (export them first with
-# scripts/export-patches.sh, or set BPFSIG_RESET=1 to drop them).
+# Re-runs are cheap: when the tree already is pristine + patches/ (same tree
+# object, nothing modified) no file is touched, so nothing is rebuilt.
+# Otherwise the series is re-applied from pristine, but never over a
+# developer's work in the tree (export it first with scripts/export-patches.sh,
+# or set BPFSIG_RESET=1 to drop it). Under CI=true a tree that is anything
+# else is reset to pristine and the series re-applied, without asking.
 . "$(dirname "$0")/lib.sh"
 
 t0=$(date +%s)
 mkdir -p "$BPFSIG_CACHE"
-series_id() {
-	local f
-	for f in "$BPFSIG_ROOT"/patches/*.patch; do [ -e "$f" ] && cat "$f"; done | sha256sum | cut -c1-16
-}
 
 if [ ! -d "$KSRC/.git" ] || ! git -C "$KSRC" rev-parse -q --verify refs/tags/pristine >/dev/null; then
 	log "looking up linux-source-7.2 in trixie-backports/sid (private apt config)"
@@ -62,30 +62,38 @@ fi
 
 cd "$KSRC"
 kv=$(make -s kernelversion)
-want=$(series_id)
-have=$(git config bpfsig.series || true)
+# Trees made before the series carried the crate linked a checkout in.
+if [ -L kernel/bpf/bpfsig ]; then
+	rm -f kernel/bpf/bpfsig
+	sed -i '\#^/kernel/bpf/bpfsig$#d' .git/info/exclude
+fi
+if tree_is_series 2>/dev/null; then
+	log "kernel tree ready: Linux $kv + $(git rev-list --count pristine..HEAD) patches (already applied, nothing touched)"
+	exit 0
+fi
 applied=$(git config bpfsig.head || git rev-parse pristine)
-if [ "$want" != "$have" ] || [ "$(git rev-parse HEAD)" != "$applied" ]; then
-	if [ "$(git rev-parse HEAD)" != "$applied" ] && [ "${BPFSIG_RESET:-0}" != 1 ]; then
+if [ "${CI:-}" != true ] && [ "${BPFSIG_RESET:-0}" != 1 ]; then
+	if [ "$(git rev-parse HEAD)" != "$applied" ]; then
 		die "$KSRC has commits not in patches/ (run scripts/export-patches.sh, or BPFSIG_RESET=1 to drop them)"
 	fi
-	git am --abort >/dev/null 2>&1 || true
-	git reset -q --hard pristine
-	for p in "$BPFSIG_ROOT"/patches/*.patch; do
-		[ -e "$p" ] || continue
-		git am -q --keep-cr "$p" >/dev/null 2>"$BPFSIG_CACHE/am.err" || {
-			git am --abort >/dev/null 2>&1 || true
-			git reset -q --hard pristine
-			# Nothing of ours is left in the tree: the next run re-applies.
-			git config bpfsig.head "$(git rev-parse pristine)"
-			git config --unset bpfsig.series || true
-			die "patch does not apply: $(basename "$p"): $(grep -m3 -E 'error|failed' "$BPFSIG_CACHE/am.err")"
-		}
-	done
-	git config bpfsig.series "$want"
-	git config bpfsig.head "$(git rev-parse HEAD)"
-	log "applied $(git rev-list --count pristine..HEAD) patches on Linux $kv"
+	if [ -n "$(git status --porcelain)" ]; then
+		git status --short | head -5 >&2
+		die "$KSRC has uncommitted edits (commit and export them, or BPFSIG_RESET=1 to drop them)"
+	fi
 fi
-
-link_sources
-log "kernel tree ready: Linux $kv, $(git rev-list --count pristine..HEAD) patches, kernel/bpf/bpfsig -> $BPFSIG_ROOT"
+git am --abort >/dev/null 2>&1 || true
+git reset -q --hard pristine
+git clean -q -fd
+for p in "$BPFSIG_ROOT"/patches/[0-9]*.patch; do
+	case "$p" in */0000-*) continue ;; esac
+	git am -q --keep-cr "$p" >/dev/null 2>"$BPFSIG_CACHE/am.err" || {
+		git am --abort >/dev/null 2>&1 || true
+		git reset -q --hard pristine
+		# Nothing of ours is left in the tree: the next run re-applies.
+		git config bpfsig.head "$(git rev-parse pristine)"
+		die "patch does not apply: $(basename "$p"): $(grep -m3 -E 'error|failed' "$BPFSIG_CACHE/am.err")"
+	}
+done
+git config bpfsig.head "$(git rev-parse HEAD)"
+tree_is_series || die "the tree is not pristine + patches/ after git am (see above)"
+log "kernel tree ready: Linux $kv + $(git rev-list --count pristine..HEAD) patches applied with git am ($(since "$t0") s)"

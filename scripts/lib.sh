@@ -21,7 +21,17 @@ VNG=$VENV/bin/vng
 # Host builds are shared by every checkout (CI clones afresh each time).
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$BPFSIG_CACHE/cargo-target}
 
-export PATH=/usr/lib/llvm-19/bin:$HOME/.cargo/bin:$HOME/.local/bin:$PATH
+# Nothing is found through the caller's environment: the tools are Debian's
+# (cargo, rustc, clippy and rustfmt 1.96 included), LLVM 19's, and what
+# setup-toolchain.sh installs into the cache (bindgen, cargo-fuzz through
+# CARGO_HOME; virtme-ng in its venv). A tool that only a developer's own
+# PATH provides (rustup in ~/.cargo/bin, pip --user in ~/.local/bin) is never
+# picked up, so a missing install step fails here as it would on a fresh
+# machine.
+export CARGO_HOME=$BPFSIG_CACHE/cargo
+export PATH=/usr/lib/llvm-19/bin:$CARGO_HOME/bin:$VENV/bin:/usr/sbin:/usr/bin:/sbin:/bin
+unset RUSTUP_TOOLCHAIN RUSTC RUSTDOC RUSTFLAGS CARGO_BUILD_RUSTC RUSTC_WRAPPER
+BINDGEN=$CARGO_HOME/bin/bindgen
 
 log() { printf '\033[1m[bpfsig]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[bpfsig] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -62,27 +72,48 @@ apt_private_update() {
 		die "private apt update (trixie/sid) failed (no network to the Debian archive?): $(tail -3 "$BPFSIG_CACHE/apt.err")"
 }
 
-# The make invocation every kernel step uses: Debian's Rust 1.96, LLVM 19, pahole 1.30.
+# The make invocation every kernel step uses: Debian's Rust 1.96, LLVM 19,
+# pahole 1.30, and clippy on every Rust object (the bpfsig crate denies the
+# constructs that can panic; only clippy can tell).
 kmake() {
 	make -C "$KSRC" O="$KBUILD" LLVM=-19 \
 		RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc HOSTRUSTC=/usr/bin/rustc \
-		RUST_LIB_SRC="$RUST_LIB_SRC_DEB" BINDGEN="$HOME/.cargo/bin/bindgen" \
+		CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver \
+		RUST_LIB_SRC="$RUST_LIB_SRC_DEB" BINDGEN="$BINDGEN" \
 		PAHOLE="$PAHOLE_WRAPPER" LOCALVERSION= "$@"
 }
 
-# The project's in-kernel sources live in this checkout; the tree sees them
-# through one symlink, kernel/bpf/bpfsig, ignored by the tree's git. Every
-# build re-points it, so a tree shared by several checkouts builds the one
-# that asked.
-link_sources() {
-	local link=$KSRC/kernel/bpf/bpfsig
-	if [ "$(readlink "$link" 2>/dev/null)" != "$BPFSIG_ROOT" ]; then
-		rm -f "$link" && ln -s "$BPFSIG_ROOT" "$link"
-		# make cannot see a re-pointed link: drop the objects built from
-		# the old target so they are rebuilt from this checkout.
-		rm -rf "$KBUILD/kernel/bpf/bpfsig"
-		grep -qx "/kernel/bpf/bpfsig" "$KSRC/.git/info/exclude" 2>/dev/null ||
-			echo "/kernel/bpf/bpfsig" >>"$KSRC/.git/info/exclude"
+# The tree object pristine + patches/ would give, computed in a scratch index
+# without touching any file of the tree (so nothing is rebuilt).
+series_tree() {
+	local idx p
+	idx=$(mktemp)
+	GIT_INDEX_FILE=$idx git -C "$KSRC" read-tree pristine
+	for p in "$BPFSIG_ROOT"/patches/[0-9]*.patch; do
+		case "$p" in */0000-*) continue ;; esac
+		GIT_INDEX_FILE=$idx git -C "$KSRC" apply --cached "$p" 2>/dev/null ||
+			{ rm -f "$idx"; echo "unappliable:$(basename "$p")"; return 0; }
+	done
+	GIT_INDEX_FILE=$idx git -C "$KSRC" write-tree
+	rm -f "$idx"
+}
+
+# Succeeds when the kernel tree is exactly pristine + patches/: its HEAD has
+# that tree and nothing is modified or added. Otherwise says what differs.
+tree_is_series() {
+	local want have dirty
+	want=$(series_tree)
+	have=$(git -C "$KSRC" rev-parse 'HEAD^{tree}')
+	dirty=$(git -C "$KSRC" status --porcelain | head -5)
+	if [ -n "$dirty" ]; then
+		log "$KSRC has uncommitted edits or new files:"; printf '  %s\n' "$dirty" >&2
+		return 1
+	fi
+	if [ "$want" != "$have" ]; then
+		case "$want" in unappliable:*) log "patches/${want#unappliable:} does not apply to pristine" ;;
+		*) log "$KSRC differs from pristine + patches/ ($(git -C "$KSRC" diff --stat "$want" HEAD | tail -1))" ;;
+		esac
+		return 1
 	fi
 }
 

@@ -9,7 +9,7 @@ t0=$(date +%s)
 
 APT_PKGS=(clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc cpio kmod
 	libelf-dev libssl-dev zlib1g-dev libzstd-dev libcap-dev binutils-dev
-	rustc-web rust-web-src cargo-web qemu-system-x86 busybox-static udev
+	rustc-web rust-web-src cargo-web rust-web-clippy rustfmt-web g++ qemu-system-x86 busybox-static udev
 	keyutils openssl python3-pip python3-venv git make xz-utils lz4 dwarves)
 
 missing=()
@@ -29,10 +29,16 @@ fi
 [ -d "$RUST_LIB_SRC_DEB" ] || die "rust-web-src missing: $RUST_LIB_SRC_DEB"
 
 # bindgen-cli, pinned. Debian's cargo-web builds it; rustup's cargo would do too.
-if ! "$HOME/.cargo/bin/bindgen" --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
-	log "cargo install bindgen-cli $BINDGEN_VERSION"
-	cargo install --quiet --locked bindgen-cli --version "$BINDGEN_VERSION" --root "$HOME/.cargo" ||
+if ! "$BINDGEN" --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
+	log "cargo install bindgen-cli $BINDGEN_VERSION (about 2 minutes)"
+	cargo install --quiet --locked bindgen-cli --version "$BINDGEN_VERSION" ||
 		die "cargo install bindgen-cli failed (no network to crates.io?)"
+fi
+
+# cargo-fuzz for the fuzz smoke runs (libFuzzer is built by its crate with g++).
+if ! command -v cargo-fuzz >/dev/null; then
+	log "cargo install cargo-fuzz (about a minute)"
+	cargo install --quiet --locked cargo-fuzz || die "cargo install cargo-fuzz failed (no network to crates.io?)"
 fi
 
 # pahole 1.30 from trixie, run through trixie's own loader (bookworm's 1.24

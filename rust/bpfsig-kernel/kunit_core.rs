@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit suite `bpfsig_core`: the core on the kernel's SHA-256, against
+//! vectors the host computed with independent references.
+
+use crate::testvec;
+use kernel::{alloc::flags::GFP_KERNEL, alloc::KVec, bindings, prelude::*};
+
+/// Deterministic test programs (xorshift64), biased towards map loads and
+/// (in)valid second slots: the cases the digest's masking rule is about.
+pub(crate) struct TestPrograms(pub(crate) u64);
+
+impl TestPrograms {
+    fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0.wrapping_shl(13);
+        self.0 ^= self.0.wrapping_shr(7);
+        self.0 ^= self.0.wrapping_shl(17);
+        self.0
+    }
+
+    /// A program of fewer than `max_len` instructions (`max_len` > 0).
+    pub(crate) fn next_program(&mut self, max_len: u64) -> Result<KVec<u8>> {
+        let len = self.next_u64().checked_rem(max_len).ok_or(EINVAL)?;
+        let mut prog = KVec::new();
+        for _ in 0..len {
+            let r = self.next_u64();
+            let mut slot = r.to_le_bytes();
+            match r & 3 {
+                0 => slot[0] = 0x18,
+                1 => slot[..4].fill(0),
+                _ => {}
+            }
+            prog.extend_from_slice(&slot, GFP_KERNEL)?;
+        }
+        Ok(prog)
+    }
+}
+
+/// The digest by the C rule, computed independently: copy, mask, one-shot
+/// `sha256()`.
+pub(crate) fn naive_digest(prog: &[u8]) -> Result<[u8; 32]> {
+    let mut copy = KVec::new();
+    copy.extend_from_slice(prog, GFP_KERNEL)?;
+    let mut was_ld_map = false;
+    for slot in copy.chunks_exact_mut(8) {
+        let Ok(slot) = <&mut [u8; 8]>::try_from(slot) else {
+            return Err(EINVAL);
+        };
+        let [code, regs, off_lo, off_hi, ..] = *slot;
+        let (dst, src) = (regs & 0xf, regs >> 4);
+        let mask = if !was_ld_map && code == 0x18 && (src == 1 || src == 2) {
+            was_ld_map = true;
+            true
+        } else if was_ld_map && code == 0 && dst == 0 && src == 0 && off_lo == 0 && off_hi == 0 {
+            was_ld_map = false;
+            true
+        } else {
+            was_ld_map = false;
+            false
+        };
+        if mask {
+            slot[4..].fill(0);
+        }
+    }
+    let mut out = [0u8; 32];
+    // SAFETY: `copy` is valid for `copy.len()` bytes and `out` for 32.
+    unsafe { bindings::sha256(copy.as_ptr(), copy.len(), out.as_mut_ptr()) };
+    Ok(out)
+}
+
+#[kunit_tests(bpfsig_core)]
+mod tests {
+    use super::*;
+    use crate::btf::{index_len, Btf, Kind, TypeTable};
+    use crate::crypto::KernelSha256;
+    use crate::digest::prog_digest;
+    use crate::insn::Insns;
+    use crate::metadata::{decide, Decision, MapView, MetaError};
+    use crate::proto::{func_proto, ArgKind};
+
+    #[test]
+    fn digest_matches_the_host_reference_vector() -> Result {
+        let mut prog = KVec::new();
+        for slot in &testvec::DIGEST_PROG {
+            prog.extend_from_slice(slot, GFP_KERNEL)?;
+        }
+        let insns = Insns::new(&prog).map_err(|_| EINVAL)?;
+        assert_eq!(
+            prog_digest(&insns, KernelSha256::new()),
+            testvec::DIGEST_PROG_SHA
+        );
+        assert_eq!(naive_digest(&prog)?, testvec::DIGEST_PROG_SHA);
+        Ok(())
+    }
+
+    #[test]
+    fn digest_equals_copy_mask_hash_on_generated_programs() -> Result {
+        let mut programs = TestPrograms(0x9e37_79b9_7f4a_7c15);
+        for round in 0..200u32 {
+            let prog = programs.next_program(160)?;
+            let insns = Insns::new(&prog).map_err(|_| EINVAL)?;
+            let ok = prog_digest(&insns, KernelSha256::new()) == naive_digest(&prog)?;
+            if !ok {
+                pr_err!("digest mismatch in round {}\n", round);
+            }
+            assert!(ok);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn btf_reader_reads_the_loader_btf() -> Result {
+        let data = &testvec::LOADER_BTF;
+        let n = index_len(data).map_err(|_| EINVAL)?;
+        assert_eq!(n, 5);
+        let mut index = KVec::from_elem(0u32, n, GFP_KERNEL)?;
+        let btf = Btf::parse(data, &mut index).map_err(|_| EINVAL)?;
+        let f = btf
+            .type_by_id(testvec::LOADER_BTF_FUNC)
+            .map_err(|_| EINVAL)?;
+        assert!(f.kind == Kind::Func);
+        assert!(btf.name_by_offset(f.name_off) == Ok(b"bpf_loader_verify_metadata".as_slice()));
+        let p = func_proto(&btf, testvec::LOADER_BTF_FUNC).map_err(|_| EINVAL)?;
+        assert!(p.ret == ArgKind::Scalar { size: 4 });
+        assert!(p.args() == [ArgKind::Ptr, ArgKind::Ptr, ArgKind::Scalar { size: 4 }]);
+        // A truncated copy is an error, not a crash.
+        let short = data.split_last().map_or(&[][..], |(_, rest)| rest);
+        assert!(index_len(short).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn metadata_decision_fails_closed() {
+        let sha = [0x5a; 32];
+        let good = MapView {
+            exclusive: true,
+            frozen: true,
+            sha: &sha,
+        };
+        assert!(decide(&good, &sha, 1) == Ok(Decision::HookThenPromote));
+        assert!(decide(&good, &sha, 0) == Ok(Decision::UnsignedNoPromotion));
+        assert!(decide(&good, &sha[..31], 1) == Err(MetaError::BadHashSize));
+        let unfrozen = MapView {
+            frozen: false,
+            ..good
+        };
+        assert!(decide(&unfrozen, &sha, 1) == Err(MetaError::NotFrozen));
+        assert_eq!(MetaError::HashMismatch.to_errno(), EINVAL.to_errno());
+    }
+}

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `prog->digest` at `BPF_PROG_LOAD` entry (`bpfsig_prog_digest()` in
+//! `include/linux/bpfsig.h`): the core's streaming digest over the kernel's
+//! SHA-256, so the program is never copied to be hashed.
+
+use crate::{crypto::KernelSha256, digest, insn};
+use kernel::{bindings, prelude::*};
+
+/// The digest of `len` instructions at `insns`, bit-identical to
+/// `bpf_prog_calc_tag()`.
+///
+/// # Safety
+///
+/// `insns` must be valid for reading `len` instructions.
+pub(crate) unsafe fn prog_digest(
+    insns: *const bindings::bpf_insn,
+    len: u32,
+) -> Result<[u8; digest::DIGEST_SIZE]> {
+    let size = usize::try_from(len)?
+        .checked_mul(insn::INSN_SIZE)
+        .ok_or(EINVAL)?;
+    // SAFETY: the caller guarantees `insns` is readable for `len`
+    // instructions of `INSN_SIZE` bytes each.
+    let bytes = unsafe { core::slice::from_raw_parts(insns.cast::<u8>(), size) };
+    let view = insn::Insns::new(bytes).map_err(|_| EINVAL)?;
+    Ok(digest::prog_digest(&view, KernelSha256::new()))
+}
+
+/// C entry point; see `include/linux/bpfsig.h`.
+///
+/// # Safety
+///
+/// `insns` must be valid for reading `len` instructions and `out` for
+/// writing `SHA256_DIGEST_SIZE` bytes.
+#[export]
+pub unsafe extern "C" fn bpfsig_prog_digest(
+    insns: *const bindings::bpf_insn,
+    len: u32,
+    out: *mut u8,
+) -> kernel::ffi::c_int {
+    kernel::error::from_result(|| {
+        // SAFETY: the caller guarantees `insns` is readable for `len` insns.
+        let d = unsafe { prog_digest(insns, len) }?;
+        // SAFETY: the caller guarantees `out` is writable for 32 bytes; a
+        // local array cannot overlap it.
+        unsafe { core::ptr::copy_nonoverlapping(d.as_ptr(), out, d.len()) };
+        Ok(0)
+    })
+}

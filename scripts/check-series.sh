@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Is the series bisectable and does it build in every configuration?
+#
+#   scripts/check-series.sh [steps] [configs]      (default: both)
+#
+# steps:   apply patches/ one by one with git am to a scratch worktree of
+#          pristine and build each step with the project's config
+#          (tinyconfig + qemu/bpfsig.config), incrementally in one build dir.
+# configs: the whole series with CONFIG_BPFSIG=n, CONFIG_SECURITY=n,
+#          CONFIG_RUST=n, and allnoconfig + CONFIG_RUST=y, each in a build
+#          dir of its own (kept, so a re-run is incremental).
+#
+# Not part of the test command (a first run builds five kernels); run it
+# before sending the series. Prints one line per build with its time and
+# exits non-zero if any build failed or warned in code the series touches.
+. "$(dirname "$0")/lib.sh"
+
+want=("$@")
+((${#want[@]})) || want=(steps configs)
+t0=$(date +%s)
+[ -d "$KSRC/.git" ] || die "no kernel git tree at $KSRC (run scripts/fetch-kernel.sh)"
+CHECK=$BPFSIG_CACHE/check
+WT=$CHECK/linux
+mkdir -p "$CHECK"
+if [ ! -d "$WT/.git" ] && [ ! -f "$WT/.git" ]; then
+	git -C "$KSRC" worktree prune
+	git -C "$KSRC" worktree add -q --detach "$WT" pristine
+fi
+KSRC=$WT
+mapfile -t series < <(ls "$BPFSIG_ROOT"/patches/[0-9]*.patch | grep -v '/0000-')
+# Files the series touches: warnings there are ours.
+ours=$(cat "${series[@]}" | sed -n 's#^diff --git a/\(\S*\) b/.*#\1#p' | sort -u | sed 's/\./\\./g' | paste -sd'|')
+
+results=()
+failed=0
+# build NAME BUILD_DIR: build bzImage there, record the outcome.
+build() {
+	local name=$1 log=$2/build.log s=$(date +%s) rc=0 why=ok
+	KBUILD=$2 kmake -j"$(nproc)" bzImage >"$log" 2>&1 || rc=$?
+	if ((rc)); then
+		why="FAILED: $(grep -m1 -E 'error(\[E[0-9]+\])?:|undefined' "$log" || tail -1 "$log")"
+		failed=1
+	elif grep -E '(warning|error)' "$log" | grep -qE "$ours"; then
+		why="WARNINGS: $(grep -E '(warning|error)' "$log" | grep -m1 -E "$ours")"
+		failed=1
+	fi
+	results+=("$(printf '%-58s %5s s  %s' "$name" "$(since "$s")" "$why")")
+	log "${results[-1]}"
+}
+
+# configure BUILD_DIR BASE FRAGMENT...: BASE config with the fragments merged;
+# prints the CONFIG_ lines of the last fragment that olddefconfig dropped.
+configure() {
+	local dir=$1 base=$2 l
+	shift 2
+	mkdir -p "$dir"
+	KBUILD=$dir kmake "$base" >/dev/null
+	"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$dir" "$dir/.config" "$@" >/dev/null
+	KBUILD=$dir kmake olddefconfig >/dev/null
+	grep -hE '^CONFIG_' "${@: -1}" | while read -r l; do
+		grep -qxF "$l" "$dir/.config" || echo "$l"
+	done
+}
+
+if [[ " ${want[*]} " == *" steps "* ]]; then
+	log "bisect: ${#series[@]} patches, one build each ($CHECK/build-steps)"
+	git -C "$WT" am --abort >/dev/null 2>&1 || true
+	git -C "$WT" reset -q --hard pristine
+	dir=$CHECK/build-steps
+	if [ ! -f "$dir/.config" ]; then
+		lost=$(configure "$dir" tinyconfig "$BPFSIG_ROOT/qemu/bpfsig.config")
+		[ -z "$lost" ] || die "the project's config did not survive olddefconfig: $lost"
+	fi
+	for p in "${series[@]}"; do
+		git -C "$WT" am -q --keep-cr "$p" >/dev/null || die "$(basename "$p") does not apply"
+		KBUILD=$dir kmake olddefconfig >/dev/null
+		build "step $(basename "$p" .patch)" "$dir"
+	done
+fi
+
+if [[ " ${want[*]} " == *" configs "* ]]; then
+	# The whole series, whatever the steps did.
+	git -C "$WT" am --abort >/dev/null 2>&1 || true
+	if [ "$(git -C "$WT" rev-parse 'HEAD^{tree}')" != "$(KSRC=$WT series_tree)" ]; then
+		git -C "$WT" reset -q --hard pristine
+		for p in "${series[@]}"; do git -C "$WT" am -q --keep-cr "$p" >/dev/null || die "$(basename "$p") does not apply"; done
+	fi
+	frag=$CHECK/fragments
+	mkdir -p "$frag"
+	printf '# CONFIG_BPFSIG is not set\n' >"$frag/bpfsig-n"
+	printf '# CONFIG_SECURITY is not set\n' >"$frag/security-n"
+	printf '# CONFIG_RUST is not set\n' >"$frag/rust-n"
+	printf 'CONFIG_RUST=y\n' >"$frag/rust-y"
+	for v in bpfsig-n security-n rust-n; do
+		dir=$CHECK/build-$v
+		configure "$dir" tinyconfig "$BPFSIG_ROOT/qemu/bpfsig.config" "$frag/$v" >/dev/null
+		# A "# CONFIG_X is not set" line: X must be off.
+		sym=$(sed -n 's/^# \(CONFIG_[A-Z_]*\) is not set/\1/p' "$frag/$v")
+		grep -q "^$sym=y" "$dir/.config" && die "$v: $sym is still on after olddefconfig"
+		build "config: project + $v" "$dir"
+	done
+	dir=$CHECK/build-allnoconfig-rust
+	lost=$(configure "$dir" allnoconfig "$frag/rust-y")
+	[ -z "$lost" ] || die "allnoconfig + CONFIG_RUST=y: $lost did not survive olddefconfig"
+	build "config: allnoconfig + RUST=y" "$dir"
+fi
+
+log "check-series in $(since "$t0") s:"
+printf '  %s\n' "${results[@]}" >&2
+((failed == 0)) || die "some builds failed (logs: $CHECK/build-*/build.log)"
