@@ -41,8 +41,8 @@ build() {
 	if ((rc)); then
 		why="FAILED: $(grep -m1 -E 'error(\[E[0-9]+\])?:|undefined' "$log" || tail -1 "$log")"
 		failed=1
-	elif grep -E '(warning|error)' "$log" | grep -qE "$ours"; then
-		why="WARNINGS: $(grep -E '(warning|error)' "$log" | grep -m1 -E "$ours")"
+	elif grep -A4 -E '^(warning|error)|: (warning|error):' "$log" | grep -qE "$ours"; then
+		why="WARNINGS: $(grep -A4 -E '^(warning|error)|: (warning|error):' "$log" | grep -m1 -E "$ours")"
 		failed=1
 	fi
 	results+=("$(printf '%-58s %5s s  %s' "$name" "$(since "$s")" "$why")")
