@@ -4,8 +4,10 @@
 
 Prints one line per suite (with its cases for --require'd suites), then a
 closing line "kunit: N passed, N failed, N skipped". Exits 1 if any case
-failed, if a suite did not finish, if no suite ran, or if a --require'd suite
-(comma-separated) is missing or ran no case.
+failed, if a suite was reported "not ok" or did not finish, if a suite
+reported a different number of cases than its plan ("1..N"), if no suite
+ran, or if a --require'd suite (comma-separated; this project's own) is
+missing, ran no case or skipped one.
 """
 import argparse
 import re
@@ -13,6 +15,7 @@ import sys
 
 RESULT = re.compile(r"^(\s*)(ok|not ok) (\d+) ([^#]*?)\s*(?:#\s*(\S+)(.*))?$")
 SUITE = re.compile(r"^\s*# Subtest: (\S+)")
+PLAN = re.compile(r"^(\s*)1\.\.(\d+)\s*$")
 
 
 def main():
@@ -29,7 +32,11 @@ def main():
         if m:
             indent = len(line) - len(line.lstrip())
             stack.append((m.group(1), indent))
-            suites.setdefault(m.group(1), {"cases": [], "done": None})
+            suites.setdefault(m.group(1), {"cases": [], "done": None, "plan": None})
+            continue
+        m = PLAN.match(line)
+        if m and stack and len(m.group(1)) >= stack[-1][1]:
+            suites[stack[-1][0]]["plan"] = int(m.group(2))
             continue
         m = RESULT.match(line)
         if not m or not stack:
@@ -61,6 +68,12 @@ def main():
                 print(f"      {st:5} {case}")
         if s["done"] is None:
             bad.append(f"suite {name} did not finish")
+        elif s["done"] == "fail":
+            bad.append(f"suite {name} reported not ok")
+        if s["plan"] is not None and s["plan"] != len(s["cases"]):
+            bad.append(f"suite {name} planned {s['plan']} cases but reported {len(s['cases'])}")
+        if name in required and cnt["skip"]:
+            bad.append(f"suite {name} skipped {cnt['skip']} case(s)")
         for case, st in s["cases"]:
             if st == "fail":
                 bad.append(f"{name}.{case} failed")

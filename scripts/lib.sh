@@ -9,7 +9,7 @@ export BPFSIG_ROOT BPFSIG_CACHE
 mkdir -p "$BPFSIG_CACHE"
 
 KSRC=$BPFSIG_CACHE/linux            # git tree: pristine import + patches
-KBUILD=$BPFSIG_CACHE/build          # out-of-tree build dir
+KBUILD=${BPFSIG_KBUILD:-$BPFSIG_CACHE/build}  # out-of-tree build dir (BPFSIG_KBUILD: boot another one)
 TOOLS=$BPFSIG_CACHE/tools           # pahole 1.30, bpftool, ...
 PAHOLE_WRAPPER=$TOOLS/pahole130/pahole
 RUST_LIB_SRC_DEB=/usr/src/rustc-1.96.0/library

@@ -3,6 +3,8 @@
 # Run the VM selftests: boot the built kernel with virtme-ng (host root file
 # system, read-only, TCG) and run the bpfsig-selftest binary inside it.
 # Exits with the selftest's status; QEMU problems get the console's last lines.
+# Whatever the cases said, the run fails if the kernel log shows a warning, a
+# BUG or oops, a refcount, KASAN, UBSAN or lockdep report.
 . "$(dirname "$0")/lib.sh"
 
 img=$KBUILD/arch/x86/boot/bzImage
@@ -19,14 +21,24 @@ t0=$(date +%s)
 log "selftests in a VM (virtme-ng, TCG, limit ${limit}s)"
 set +e
 # No terminal: stdin from /dev/null; the output goes to the log through tee.
+# After the cases, the VM prints its kernel log behind a marker line.
+marker="--- bpfsig: kernel log ---"
 timeout -k 10 "$limit" "$VNG" --run "$KBUILD" --disable-kvm --force-9p --memory 1G --cpus 2 \
-	--user root -- "$bin" "$@" </dev/null 2>"$out.stderr" | tee "$out"
+	--user root -- sh -c '"$0" "$@"; rc=$?; echo "'"$marker"'"; dmesg; exit $rc' "$bin" "$@" \
+	</dev/null 2>"$out.stderr" | tee "$out" | sed "/^$marker\$/,\$d"
 rc=${PIPESTATUS[0]}
 set -e
+sed -n "/^$marker\$/,\$p" "$out" >"$out.dmesg"
 if ! grep -q '^selftests: ' "$out"; then
 	tail -20 "$out.stderr" >&2
 	((rc == 124)) && die "the VM did not finish within ${limit}s"
 	die "the VM ended (rc $rc) before the selftests reported"
 fi
-log "VM selftests done in $(since "$t0") s (rc $rc)"
+[ -s "$out.dmesg" ] || die "the VM printed no kernel log after the selftests"
+reports='WARNING:|BUG:|Oops|general protection fault|refcount_t:|KASAN:|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context'
+if grep -qE "$reports" "$out.dmesg"; then
+	grep -E -A12 "$reports" "$out.dmesg" | head -40 >&2
+	die "the kernel reported a problem during the selftests (kernel log: $out.dmesg)"
+fi
+log "VM selftests done in $(since "$t0") s (rc $rc), kernel log clean"
 exit "$rc"
