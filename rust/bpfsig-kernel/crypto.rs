@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The kernel's `lib/crypto` SHA-256 as the core's hash backend.
-//!
-//! The core never hashes by itself: inside the kernel there is one audited
-//! SHA-256, and this seam is how the core reaches it.
+//! The kernel's `lib/crypto` SHA-256 and `crypto_memneq()` behind the core's
+//! seams: the core neither hashes nor compares hashes by itself, because
+//! inside the kernel there is one audited implementation of each.
 
 use crate::sha256::Sha256;
 use kernel::bindings;
@@ -43,5 +42,15 @@ impl Sha256 for KernelSha256 {
         // for `SHA256_DIGEST_SIZE` bytes.
         unsafe { bindings::sha256_final(&mut self.ctx, out.as_mut_ptr()) };
         out
+    }
+}
+
+/// The kernel's `crypto_memneq()` as the core's hash comparison.
+pub(crate) struct KernelMemneq;
+
+impl crate::metadata::HashNeq for KernelMemneq {
+    fn neq(&self, a: &[u8; 32], b: &[u8; 32]) -> bool {
+        // SAFETY: both are valid for 32 bytes.
+        unsafe { bindings::crypto_memneq(a.as_ptr().cast(), b.as_ptr().cast(), a.len()) != 0 }
     }
 }

@@ -8,7 +8,8 @@ use crate::btf::{self, BtfError, TypeTable};
 use crate::resolve::KernelBtf;
 use kernel::{bindings, prelude::*, str::CStr};
 
-/// A kernel BTF object (vmlinux).
+/// A kernel BTF object: vmlinux, or a program's BTF as BPF_BTF_LOAD
+/// validated it.
 ///
 /// # Invariants
 ///
@@ -26,6 +27,17 @@ impl KernelTypes {
     pub(crate) unsafe fn new(btf: *const bindings::btf) -> Self {
         // INVARIANT: guaranteed by the caller.
         Self { btf }
+    }
+
+    /// Wraps `btf`, or gives `None` for NULL.
+    ///
+    /// # Safety
+    ///
+    /// `btf` must be NULL or a valid kernel BTF object for the lifetime of
+    /// the result.
+    pub(crate) unsafe fn from_ptr(btf: *const bindings::btf) -> Option<Self> {
+        // SAFETY: guaranteed by the caller for a non-NULL `btf`.
+        (!btf.is_null()).then(|| unsafe { Self::new(btf) })
     }
 }
 

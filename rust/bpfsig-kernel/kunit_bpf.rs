@@ -4,10 +4,12 @@
 //! `struct bpf_prog` and the C digest, vmlinux BTF, and array maps made by
 //! the kernel's own map code.
 
+use crate::btf::{index_len, Btf, BtfError, TypeTable};
 use crate::insn::{Insn, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_KFUNC_CALL_PROG_BTF, JMP_CALL};
 use crate::kunit_core::TestPrograms;
+use crate::resolve::KernelBtf;
 use crate::{loader_kfunc, prog_btf_calls, prog_digest, testvec};
-use kernel::{alloc::flags::GFP_KERNEL, bindings, prelude::*};
+use kernel::{alloc::flags::GFP_KERNEL, alloc::KVec, bindings, prelude::*};
 
 const EXIT: [u8; 8] = [0x95, 0, 0, 0, 0, 0, 0, 0];
 
@@ -156,21 +158,89 @@ fn call(imm: i32, off: i16) -> [u8; 8] {
     .to_bytes()
 }
 
-fn vmlinux() -> crate::kernel_btf::KernelTypes {
-    // SAFETY: vmlinux BTF lives for the kernel's lifetime.
-    unsafe { crate::kernel_btf::KernelTypes::new(bindings::bpf_get_btf_vmlinux()) }
+fn vmlinux() -> Result<crate::kernel_btf::KernelTypes> {
+    // SAFETY: no preconditions; the result is vmlinux BTF, an ERR_PTR or NULL.
+    let btf = kernel::error::from_err_ptr(unsafe { bindings::bpf_get_btf_vmlinux() })?;
+    if btf.is_null() {
+        return Err(ENOENT);
+    }
+    // SAFETY: a valid vmlinux BTF lives for the kernel's lifetime.
+    Ok(unsafe { crate::kernel_btf::KernelTypes::new(btf) })
+}
+
+/// Resolves `insns` with program BTF given as raw bytes (read by the
+/// core's reader: KUnit cannot make a BPF_BTF_LOAD object) against `vm`;
+/// returns the errno or the count.
+fn resolve_with<K: KernelBtf>(insns: &mut [u8], btf: Option<&[u8]>, vm: &K) -> Result<i32> {
+    let rc = match btf {
+        None => prog_btf_calls::resolve::<Btf<'_>, K>(insns, None, Some(vm)),
+        Some(data) => {
+            let mut index =
+                KVec::from_elem(0u32, index_len(data).map_err(|_| EINVAL)?, GFP_KERNEL)?;
+            let parsed = Btf::parse(data, &mut index).map_err(|_| EINVAL)?;
+            prog_btf_calls::resolve(insns, Some(&parsed), Some(vm))
+        }
+    };
+    Ok(match rc {
+        Ok(n) => i32::try_from(n).unwrap_or(i32::MAX),
+        Err(f) => f.err.to_errno(),
+    })
 }
 
 /// Resolves `[r0 = 0; call; exit]` with `btf`; returns the errno (or the
 /// count) and the call as it is afterwards.
-fn resolve_one(call: [u8; 8], btf: Option<&[u8]>) -> (i32, Insn) {
+fn resolve_one(call: [u8; 8], btf: Option<&[u8]>) -> Result<(i32, Insn)> {
     let mut insns = [[0xb7, 0, 0, 0, 0, 0, 0, 0], call, EXIT];
-    let vm = vmlinux();
-    let rc = match prog_btf_calls::resolve(insns.as_flattened_mut(), btf, Some(&vm)) {
-        Ok(n) => i32::try_from(n).unwrap_or(i32::MAX),
-        Err(f) => f.err.to_errno(),
-    };
-    (rc, Insn::from_bytes(insns[1]))
+    let rc = resolve_with(insns.as_flattened_mut(), btf, &vmlinux()?)?;
+    Ok((rc, Insn::from_bytes(insns[1])))
+}
+
+/// vmlinux BTF that counts its name lookups.
+struct Counting {
+    vm: crate::kernel_btf::KernelTypes,
+    lookups: core::cell::Cell<usize>,
+}
+
+impl TypeTable for Counting {
+    fn type_by_id(&self, id: u32) -> core::result::Result<crate::btf::Type<'_>, BtfError> {
+        self.vm.type_by_id(id)
+    }
+
+    fn name_by_offset(&self, off: u32) -> core::result::Result<&[u8], BtfError> {
+        self.vm.name_by_offset(off)
+    }
+}
+
+impl KernelBtf for Counting {
+    fn find_func(&self, name: &[u8]) -> Option<u32> {
+        self.lookups.set(self.lookups.get().saturating_add(1));
+        self.vm.find_func(name)
+    }
+}
+
+/// The loader BTF (SPEC §6) with `extra` more FUNCs of the same name and
+/// prototype appended: ids 5 ..= 5 + extra.
+fn loader_btf_with_funcs(extra: u32) -> Result<KVec<u8>> {
+    const HDR: usize = 24;
+    const TYPES: usize = 92;
+    let lb = &testvec::LOADER_BTF;
+    let (hdr, rest) = lb.split_at(HDR);
+    let (types, strings) = rest.split_at(TYPES);
+    let func = types.get(TYPES - 12..).ok_or(EINVAL)?;
+    let types_len = u32::try_from(TYPES)?
+        .checked_add(extra.checked_mul(12).ok_or(EINVAL)?)
+        .ok_or(EINVAL)?;
+    let mut out = KVec::new();
+    out.extend_from_slice(hdr.get(..12).ok_or(EINVAL)?, GFP_KERNEL)?;
+    out.extend_from_slice(&types_len.to_le_bytes(), GFP_KERNEL)?; // type_len
+    out.extend_from_slice(&types_len.to_le_bytes(), GFP_KERNEL)?; // str_off
+    out.extend_from_slice(hdr.get(20..).ok_or(EINVAL)?, GFP_KERNEL)?; // str_len
+    out.extend_from_slice(types, GFP_KERNEL)?;
+    for _ in 0..extra {
+        out.extend_from_slice(func, GFP_KERNEL)?;
+    }
+    out.extend_from_slice(strings, GFP_KERNEL)?;
+    Ok(out)
 }
 
 /// The loader BTF with its FUNC renamed (same length) or its `u32`
@@ -187,16 +257,31 @@ fn loader_btf_variant(rename: Option<&[u8; 26]>, widen: bool) -> [u8; 170] {
     b
 }
 
-fn kfunc(map: &Map, hash: &[u8], prog: &Prog) -> Result<i32> {
-    // SAFETY: all three are live; `hash` has `hash.len()` bytes.
-    Ok(unsafe {
+/// Runs the kfunc's body; returns its result and whether it gave a reason.
+fn kfunc_why(map: &Map, hash: &[u8], prog: &Prog) -> Result<(i32, bool)> {
+    let mut why: *const kernel::ffi::c_char = core::ptr::null();
+    // SAFETY: all three are live; `hash` has `hash.len()` bytes; `why` is
+    // a local.
+    let rc = unsafe {
         loader_kfunc::bpfsig_loader_verify_metadata(
             map.0,
             hash.as_ptr().cast(),
             u32::try_from(hash.len())?,
             prog.aux(),
+            &mut why,
         )
-    })
+    };
+    Ok((rc, !why.is_null()))
+}
+
+fn kfunc(map: &Map, hash: &[u8], prog: &Prog) -> Result<i32> {
+    let (rc, why) = kfunc_why(map, hash, prog)?;
+    // A failed check always says what failed, for the log (the test fails
+    // through the error).
+    if (rc != 0) != why {
+        return Err(EINVAL);
+    }
+    Ok(rc)
 }
 
 const VERIFIED: u32 = bindings::bpf_sig_verdict_BPF_SIG_VERIFIED;
@@ -241,7 +326,7 @@ mod tests {
         };
         assert!(want > 0);
         let f = i32::try_from(testvec::LOADER_BTF_FUNC)?;
-        let (rc, c) = resolve_one(call(f, 0), Some(&testvec::LOADER_BTF));
+        let (rc, c) = resolve_one(call(f, 0), Some(&testvec::LOADER_BTF))?;
         assert_eq!(rc, 1);
         assert!(c.src_reg == BPF_PSEUDO_KFUNC_CALL && c.imm == want && c.off == 0);
         Ok(())
@@ -254,37 +339,61 @@ mod tests {
         // Each failure leaves the call as it was.
         let unchanged =
             |c: Insn, imm: i32| c.src_reg == BPF_PSEUDO_KFUNC_CALL_PROG_BTF && c.imm == imm;
-        let (rc, c) = resolve_one(call(f, 0), None);
+        let (rc, c) = resolve_one(call(f, 0), None)?;
         assert!(rc == EINVAL.to_errno() && unchanged(c, f));
-        let (rc, c) = resolve_one(call(f, 1), btf);
+        let (rc, c) = resolve_one(call(f, 1), btf)?;
         assert!(rc == EINVAL.to_errno() && unchanged(c, f));
         for id in [0, 1, 4, 6, -1] {
-            let (rc, c) = resolve_one(call(id, 0), btf);
+            let (rc, c) = resolve_one(call(id, 0), btf)?;
             assert!(rc == EINVAL.to_errno() && unchanged(c, id));
         }
         let unknown = loader_btf_variant(Some(b"bpf_loader_verify_metadatx"), false);
-        let (rc, _) = resolve_one(call(f, 0), Some(&unknown));
+        let (rc, _) = resolve_one(call(f, 0), Some(&unknown))?;
         assert_eq!(rc, ENOENT.to_errno());
         let widened = loader_btf_variant(None, true);
-        let (rc, _) = resolve_one(call(f, 0), Some(&widened));
+        let (rc, _) = resolve_one(call(f, 0), Some(&widened))?;
         assert_eq!(rc, EINVAL.to_errno());
         // A real vmlinux function with another prototype is a mismatch too.
         let other = loader_btf_variant(Some(b"bpf_prog_calc_tag\0\0\0\0\0\0\0\0\0"), false);
-        let (rc, _) = resolve_one(call(f, 0), Some(&other));
+        let (rc, _) = resolve_one(call(f, 0), Some(&other))?;
         assert_eq!(rc, EINVAL.to_errno());
         Ok(())
     }
 
+    /// SPEC §5: one vmlinux lookup per distinct program-BTF FUNC id,
+    /// however many calls (here 64 ids, 4096 calls cycling through them).
     #[test]
-    fn vmlinux_lookup_refuses_names_c_would_truncate() {
-        use crate::resolve::KernelBtf;
-        let vm = vmlinux();
+    fn each_distinct_id_is_looked_up_once() -> Result {
+        const IDS: u32 = 64;
+        const CALLS: u32 = 4096;
+        let btf = loader_btf_with_funcs(IDS - 1)?;
+        let first = testvec::LOADER_BTF_FUNC;
+        let mut insns = KVec::new();
+        for i in 0..CALLS {
+            let id = first.checked_add(i % IDS).ok_or(EINVAL)?;
+            insns.extend_from_slice(&call(i32::try_from(id)?, 0), GFP_KERNEL)?;
+        }
+        insns.extend_from_slice(&EXIT, GFP_KERNEL)?;
+        let vm = Counting {
+            vm: vmlinux()?,
+            lookups: core::cell::Cell::new(0),
+        };
+        let rc = resolve_with(&mut insns, Some(&btf), &vm)?;
+        assert_eq!(rc, i32::try_from(CALLS)?);
+        assert_eq!(vm.lookups.get(), usize::try_from(IDS)?);
+        Ok(())
+    }
+
+    #[test]
+    fn vmlinux_lookup_refuses_names_c_would_truncate() -> Result {
+        let vm = vmlinux()?;
         assert!(vm.find_func(b"bpf_loader_verify_metadata").is_some());
         // A NUL inside: C would look up the prefix, which exists.
         assert!(vm.find_func(b"bpf_loader_verify_metadata\0x").is_none());
         // Longer than any BTF name, with no room for a terminator.
         assert!(vm.find_func(&[b'a'; 513]).is_none());
         assert!(vm.find_func(&[b'a'; 4096]).is_none());
+        Ok(())
     }
 
     #[test]
@@ -332,6 +441,9 @@ mod tests {
         never.set_exclusive(true);
         never.set_frozen();
         assert_eq!(kfunc(&never, &sha, &prog)?, einval);
+        // A zero hash proves nothing, even equal to a never computed one.
+        assert_eq!(kfunc(&never, &[0; 32], &prog)?, einval);
+        assert_eq!(kfunc(&map, &[0; 32], &prog)?, einval);
 
         // None of this changed the verdict.
         assert_eq!(u32::from(prog.verdict()), VERIFIED);

@@ -130,21 +130,33 @@ mod tests {
     }
 
     #[test]
-    fn metadata_decision_fails_closed() {
+    fn metadata_decision_fails_closed_on_crypto_memneq() {
+        use crate::crypto::KernelMemneq;
+        let m = &KernelMemneq;
         let sha = [0x5a; 32];
         let good = MapView {
             exclusive: true,
             frozen: true,
             sha: &sha,
         };
-        assert!(decide(&good, &sha, 1) == Ok(Decision::HookThenPromote));
-        assert!(decide(&good, &sha, 0) == Ok(Decision::UnsignedNoPromotion));
-        assert!(decide(&good, &sha[..31], 1) == Err(MetaError::BadHashSize));
+        assert!(decide(&good, &sha, 1, m) == Ok(Decision::HookThenPromote));
+        assert!(decide(&good, &sha, 2, m) == Ok(Decision::HookThenPromote));
+        assert!(decide(&good, &sha, 0, m) == Ok(Decision::UnsignedNoPromotion));
+        assert!(decide(&good, &sha[..31], 1, m) == Err(MetaError::BadHashSize));
         let unfrozen = MapView {
             frozen: false,
             ..good
         };
-        assert!(decide(&unfrozen, &sha, 1) == Err(MetaError::NotFrozen));
+        assert!(decide(&unfrozen, &sha, 1, m) == Err(MetaError::NotFrozen));
+        assert!(decide(&good, &[0; 32], 1, m) == Err(MetaError::ZeroHash));
+        // crypto_memneq() sees a difference in any byte.
+        for i in 0..32 {
+            let mut other = sha;
+            if let Some(b) = other.get_mut(i) {
+                *b ^= 0x80;
+            }
+            assert!(decide(&good, &other, 1, m) == Err(MetaError::HashMismatch));
+        }
         assert_eq!(MetaError::HashMismatch.to_errno(), EINVAL.to_errno());
     }
 }

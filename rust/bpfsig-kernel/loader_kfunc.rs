@@ -4,17 +4,20 @@
 //! (`kernel/bpf/loader.c`, `bpfsig_loader_verify_metadata()` in
 //! `include/linux/bpfsig.h`).
 
-use crate::metadata::{self, Decision, MetaError, SigVerdict};
-use kernel::{bindings, prelude::*};
+use crate::crypto::KernelMemneq;
+use crate::metadata::{self, Decision, SigVerdict};
+use kernel::{bindings, prelude::*, str::CStr};
 
-/// What the log says when a check fails, in the kernel's words.
-fn reason(e: MetaError) -> &'static str {
-    match e {
-        MetaError::BadHashSize => "hash__sz is not 32",
-        MetaError::NotExclusive => "the map is not exclusive to the loader",
-        MetaError::NotFrozen => "the map is not frozen",
-        MetaError::HashMismatch => "the map's hash differs from the signed one",
-        MetaError::BadVerdict => "the program's signature verdict is unknown",
+/// Why a call failed: the errno and, for a failed check, what failed, for
+/// the C side's rate-limited log line.
+pub(crate) struct Failure {
+    pub(crate) err: Error,
+    pub(crate) why: Option<&'static CStr>,
+}
+
+impl From<Error> for Failure {
+    fn from(err: Error) -> Self {
+        Self { err, why: None }
     }
 }
 
@@ -32,7 +35,7 @@ unsafe fn verify_metadata(
     hash: *const u8,
     hash_sz: u32,
     aux: *mut bindings::bpf_prog_aux,
-) -> Result {
+) -> Result<(), Failure> {
     // The map and the program are shared with C, which may update `sha`
     // (BPF_OBJ_GET_INFO_BY_FD, without a lock) and the verdict (a concurrent
     // run of this loader) at any time: read each once, into locals.
@@ -52,44 +55,41 @@ unsafe fn verify_metadata(
         &[]
     } else {
         // SAFETY: the caller guarantees `hash` is readable for `hash_sz` bytes.
-        unsafe { core::slice::from_raw_parts(hash, usize::try_from(hash_sz)?) }
+        unsafe { core::slice::from_raw_parts(hash, usize::try_from(hash_sz).map_err(Error::from)?) }
     };
     // SAFETY: `aux` is live (caller); the verdict is written concurrently
     // only with WRITE_ONCE(), hence the volatile read (READ_ONCE()).
-    let (verdict, id) = unsafe {
-        (
-            core::ptr::read_volatile(&raw const (*aux).sig.verdict),
-            (*aux).id,
-        )
-    };
+    let verdict = unsafe { core::ptr::read_volatile(&raw const (*aux).sig.verdict) };
     let view = metadata::MapView {
         exclusive,
         frozen,
         sha: &sha,
     };
-    match metadata::decide(&view, hash, u32::from(verdict)) {
-        Err(e) => {
-            pr_info!("prog {}: loader metadata not verified: {}\n", id, reason(e));
-            Err(Error::from_errno(e.to_errno()))
-        }
+    match metadata::decide(&view, hash, u32::from(verdict), &KernelMemneq) {
+        Err(e) => Err(Failure {
+            err: Error::from_errno(e.to_errno()),
+            why: Some(e.reason()),
+        }),
         Ok(Decision::HookThenPromote) => {
+            // Every run asks: a promoted loader run again creates maps and
+            // programs again, and the LSM's answer may have changed.
+            //
             // SAFETY: `aux` is live and `aux->prog` is its program.
             let rc = unsafe { bindings::security_bpf_prog_load_post_integrity((*aux).prog) };
             if rc != 0 {
-                pr_info!(
-                    "prog {}: loader metadata verified, denied by an LSM: {}\n",
-                    id,
-                    rc
-                );
-                return Err(Error::from_errno(rc));
+                return Err(Failure {
+                    err: Error::from_errno(rc),
+                    why: Some(c"denied by an LSM"),
+                });
             }
-            let promoted = u8::try_from(SigVerdict::MetadataVerified as u32)?;
+            let promoted =
+                u8::try_from(SigVerdict::MetadataVerified as u32).map_err(Error::from)?;
             // SAFETY: as above; concurrent runs write the same value
             // (WRITE_ONCE()).
             unsafe { core::ptr::write_volatile(&raw mut (*aux).sig.verdict, promoted) };
             Ok(())
         }
-        Ok(Decision::UnsignedNoPromotion | Decision::AlreadyPromoted) => Ok(()),
+        Ok(Decision::UnsignedNoPromotion) => Ok(()),
     }
 }
 
@@ -97,17 +97,24 @@ unsafe fn verify_metadata(
 ///
 /// # Safety
 ///
-/// See [`verify_metadata`].
+/// See [`verify_metadata`]; `reason` must be valid for writing.
 #[export]
 pub unsafe extern "C" fn bpfsig_loader_verify_metadata(
     map: *mut bindings::bpf_map,
     hash: *const kernel::ffi::c_void,
     hash_sz: u32,
     aux: *mut bindings::bpf_prog_aux,
+    reason: *mut *const kernel::ffi::c_char,
 ) -> kernel::ffi::c_int {
-    kernel::error::from_result(|| {
-        // SAFETY: the caller's guarantees are the callee's requirements.
-        unsafe { verify_metadata(map, hash.cast(), hash_sz, aux) }?;
-        Ok(0)
-    })
+    // SAFETY: the caller's guarantees are the callee's requirements.
+    match unsafe { verify_metadata(map, hash.cast(), hash_sz, aux) } {
+        Ok(()) => 0,
+        Err(f) => {
+            if let Some(why) = f.why {
+                // SAFETY: the caller guarantees `reason` is valid for writing.
+                unsafe { *reason = why.as_char_ptr() };
+            }
+            f.err.to_errno()
+        }
+    }
 }

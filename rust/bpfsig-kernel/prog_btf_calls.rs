@@ -4,10 +4,10 @@
 //! (`bpfsig_resolve_prog_btf_calls()` in `include/linux/bpfsig.h`).
 
 use crate::{
-    btf::{self, Btf},
+    btf::TypeTable,
     insn,
     kernel_btf::KernelTypes,
-    resolve::{self, ResolveError},
+    resolve::{self, KernelBtf, ResolveError},
 };
 use kernel::{alloc::flags::GFP_KERNEL, bindings, prelude::*, str::CStr};
 
@@ -33,40 +33,41 @@ fn reason(e: &ResolveError) -> &'static CStr {
         ResolveError::BadProgBtf { .. } => c"the program's BTF is malformed",
         ResolveError::UnknownName { .. } => c"the kernel has no function of that name",
         ResolveError::ProtoMismatch { .. } => c"the prototype differs from the kernel's",
+        ResolveError::TooManyCalls { .. } => c"more calls than expected",
     }
 }
 
 /// Resolves and rewrites the program's `BPF_PSEUDO_KFUNC_CALL_PROG_BTF`
 /// calls; returns how many were rewritten.
 ///
-/// Program BTF is only parsed (and its index allocated) when the program has
-/// such a call.
-pub(crate) fn resolve(
+/// Program BTF is read through the kernel's object, validated when it was
+/// loaded; the scratch space (one slot per call) is only allocated when
+/// the program has such a call.
+pub(crate) fn resolve<P, K>(
     insns: &mut [u8],
-    prog_btf: Option<&[u8]>,
-    vmlinux: Option<&KernelTypes>,
-) -> Result<usize, Failure> {
+    prog_btf: Option<&P>,
+    vmlinux: Option<&K>,
+) -> Result<usize, Failure>
+where
+    P: TypeTable + ?Sized,
+    K: KernelBtf + ?Sized,
+{
     let mut prog = insn::InsnsMut::new(insns).map_err(|_| Failure::at0(EINVAL, c"bad length"))?;
-    if !prog.as_insns().iter().any(|i| i.is_prog_btf_kfunc_call()) {
+    let calls = resolve::count_prog_btf_calls(&prog.as_insns());
+    if calls == 0 {
         return Ok(0);
     }
     let vmlinux = vmlinux.ok_or_else(|| Failure::at0(EINVAL, c"no vmlinux BTF"))?;
-    let malformed = || Failure::at0(EINVAL, c"the program's BTF is malformed");
-    let mut index = KVVec::new();
-    let prog_btf = match prog_btf {
-        None => None,
-        Some(data) => {
-            let n = btf::index_len(data).map_err(|_| malformed())?;
-            index
-                .extend_with(n, 0u32, GFP_KERNEL)
-                .map_err(|_| Failure::at0(ENOMEM, c"out of memory"))?;
-            Some(Btf::parse(data, &mut index).map_err(|_| malformed())?)
+    let mut scratch = KVVec::new();
+    scratch
+        .extend_with(calls, (0u32, 0u32), GFP_KERNEL)
+        .map_err(|_| Failure::at0(ENOMEM, c"out of memory"))?;
+    resolve::resolve_prog_btf_calls(&mut prog, prog_btf, vmlinux, &mut scratch).map_err(|e| {
+        Failure {
+            err: Error::from_errno(e.to_errno()),
+            insn: e.insn(),
+            why: reason(&e),
         }
-    };
-    resolve::resolve_prog_btf_calls(&mut prog, prog_btf.as_ref(), vmlinux).map_err(|e| Failure {
-        err: Error::from_errno(e.to_errno()),
-        insn: e.insn(),
-        why: reason(&e),
     })
 }
 
@@ -78,8 +79,7 @@ pub(crate) fn resolve(
 unsafe fn resolve_raw(
     insns: *mut bindings::bpf_insn,
     len: u32,
-    btf_data: *const kernel::ffi::c_void,
-    btf_size: u32,
+    prog_btf: *const bindings::btf,
     vmlinux: *const bindings::btf,
 ) -> Result<usize, Failure> {
     let bad_len = || Failure::at0(EINVAL, c"bad length");
@@ -90,21 +90,14 @@ unsafe fn resolve_raw(
     // SAFETY: the caller guarantees `insns` is valid for `len` instructions
     // and that nothing else accesses them during the call.
     let bytes = unsafe { core::slice::from_raw_parts_mut(insns.cast::<u8>(), size) };
-    let prog_btf = if btf_data.is_null() {
-        None
-    } else {
-        let n = usize::try_from(btf_size).map_err(|_| bad_len())?;
-        // SAFETY: the caller guarantees `btf_data` is readable for
-        // `btf_size` bytes.
-        Some(unsafe { core::slice::from_raw_parts(btf_data.cast::<u8>(), n) })
+    // SAFETY: the caller guarantees each is NULL or a valid BTF object.
+    let (prog_btf, vmlinux) = unsafe {
+        (
+            KernelTypes::from_ptr(prog_btf),
+            KernelTypes::from_ptr(vmlinux),
+        )
     };
-    let kernel_btf = if vmlinux.is_null() {
-        None
-    } else {
-        // SAFETY: the caller guarantees `vmlinux` is a valid kernel BTF.
-        Some(unsafe { KernelTypes::new(vmlinux) })
-    };
-    resolve(bytes, prog_btf, kernel_btf.as_ref())
+    resolve(bytes, prog_btf.as_ref(), vmlinux.as_ref())
 }
 
 /// C entry point; see `include/linux/bpfsig.h`.
@@ -112,21 +105,20 @@ unsafe fn resolve_raw(
 /// # Safety
 ///
 /// `insns` must be valid for reading and writing `len` instructions, with
-/// nothing else accessing them during the call; `btf_data` NULL or valid
-/// for reading `btf_size` bytes; `vmlinux` a valid kernel BTF or NULL;
-/// `bad_insn` and `reason` valid for writing.
+/// nothing else accessing them during the call; `prog_btf` and `vmlinux`
+/// NULL or BTF objects the caller holds references to for the duration of
+/// the call; `bad_insn` and `reason` valid for writing.
 #[export]
 pub unsafe extern "C" fn bpfsig_resolve_prog_btf_calls(
     insns: *mut bindings::bpf_insn,
     len: u32,
-    btf_data: *const kernel::ffi::c_void,
-    btf_size: u32,
+    prog_btf: *const bindings::btf,
     vmlinux: *const bindings::btf,
     bad_insn: *mut u32,
     reason: *mut *const kernel::ffi::c_char,
 ) -> kernel::ffi::c_int {
     // SAFETY: the caller's guarantees are the callee's requirements.
-    match unsafe { resolve_raw(insns, len, btf_data, btf_size, vmlinux) } {
+    match unsafe { resolve_raw(insns, len, prog_btf, vmlinux) } {
         Ok(n) => kernel::ffi::c_int::try_from(n).unwrap_or(kernel::ffi::c_int::MAX),
         Err(f) => {
             // SAFETY: the caller guarantees both are valid for writing.

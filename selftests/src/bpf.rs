@@ -158,6 +158,10 @@ pub struct Load<'a> {
     pub attach_btf_id: u32,
     pub prog_flags: u32,
     pub name: &'a str,
+    /// `struct bpf_func_info` records (insn_off, type_id), 8 bytes each.
+    pub func_info: &'a [u8],
+    /// `struct bpf_core_relo` records, 16 bytes each.
+    pub core_relos: &'a [u8],
 }
 
 /// Loads a program; on failure returns the errno and the verifier log.
@@ -183,6 +187,16 @@ pub fn prog_load(l: &Load<'_>) -> Result<OwnedFd, (io::Error, String)> {
     if !l.fd_array.is_empty() {
         a.ptr(120, l.fd_array.as_ptr())
             .u32(148, l.fd_array.len() as u32);
+    }
+    if !l.func_info.is_empty() {
+        a.u32(76, 8)
+            .ptr(80, l.func_info.as_ptr())
+            .u32(88, (l.func_info.len() / 8) as u32);
+    }
+    if !l.core_relos.is_empty() {
+        a.u32(116, (l.core_relos.len() / 16) as u32)
+            .ptr(128, l.core_relos.as_ptr())
+            .u32(136, 16);
     }
     if let Some(sig) = l.signature {
         a.ptr(152, sig.as_ptr())

@@ -19,7 +19,7 @@ pub fn loader_btf() -> (Vec<u8>, u32) {
 ///
 /// r1 = map (fd_array[0]); r2 = 32-byte stack buffer holding `hash`;
 /// r3 = `hash_sz`; call `bpf_loader_verify_metadata` via program BTF; exit.
-pub fn loader_insns(hash: &[u8; 32], hash_sz: i32, call_imm: i32, call_off: i16) -> Vec<u8> {
+pub fn loader_insns(hash: &[u8; 32], hash_sz: i32, call: Slot) -> Vec<u8> {
     let mut p: Vec<Slot> = Vec::new();
     p.extend(ld_imm64(1, 5, 0));
     for (i, chunk) in hash.chunks_exact(8).enumerate() {
@@ -33,7 +33,7 @@ pub fn loader_insns(hash: &[u8; 32], hash_sz: i32, call_imm: i32, call_off: i16)
     p.push(mov_reg(2, 10));
     p.push(add_imm(2, -32));
     p.push(mov_imm(3, hash_sz));
-    p.push(call_prog_btf(call_imm, call_off));
+    p.push(call);
     p.push(exit());
     p.concat()
 }
@@ -85,6 +85,10 @@ pub enum Tamper {
     OtherBtf,
     /// Flip a byte of the metadata put in the map (the signed hash is of the original).
     Metadata,
+    /// Sign the instructions only, and load with the loader's BTF grown to
+    /// exactly 16 MiB (the most BPF_BTF_LOAD takes): insns || BTF then
+    /// exceeds the 24-bit size of the dynptr the PKCS#7 check reads.
+    HugeBtf,
 }
 
 #[derive(Clone, Copy)]
@@ -101,23 +105,38 @@ pub struct Scenario {
     pub inline_check: bool,
     /// The kfunc name the loader's BTF declares.
     pub func_name: &'static str,
+    /// Size of the third parameter the loader's BTF declares (when it names
+    /// another function than the kfunc).
+    pub len_size: u32,
+    /// Call the kfunc as an ordinary kfunc call, by its vmlinux BTF id.
+    pub vmlinux_call: bool,
+    /// Pass one CO-RE relocation record (unsigned input) with the load.
+    pub core_relo: bool,
+}
+
+impl Scenario {
+    /// The happy path: a signed loader with its BTF and a good map.
+    pub const DEFAULT: Self = Self {
+        signed: true,
+        with_btf: true,
+        exclusive: true,
+        freeze: true,
+        compute_hash: true,
+        hash_sz: 32,
+        call_off: 0,
+        call_imm: None,
+        tamper: Tamper::None,
+        inline_check: false,
+        func_name: "bpf_loader_verify_metadata",
+        len_size: 4,
+        vmlinux_call: false,
+        core_relo: false,
+    };
 }
 
 impl Default for Scenario {
     fn default() -> Self {
-        Self {
-            signed: true,
-            with_btf: true,
-            exclusive: true,
-            freeze: true,
-            compute_hash: true,
-            hash_sz: 32,
-            call_off: 0,
-            call_imm: None,
-            tamper: Tamper::None,
-            inline_check: false,
-            func_name: "bpf_loader_verify_metadata",
-        }
+        Self::DEFAULT
     }
 }
 
@@ -206,6 +225,18 @@ impl Probe {
     }
 }
 
+/// `btf` (its string section last, as BtfBuilder writes it) grown to
+/// exactly 16 MiB by zeros at the end of its string section: still valid,
+/// still declaring the loader's kfunc.
+fn huge_btf(btf: &[u8]) -> Vec<u8> {
+    const SIZE: usize = 16 << 20;
+    let mut b = btf.to_vec();
+    let str_len = u32::from_ne_bytes(b[20..24].try_into().unwrap()) as usize + SIZE - b.len();
+    b[20..24].copy_from_slice(&(str_len as u32).to_ne_bytes());
+    b.resize(SIZE, 0);
+    b
+}
+
 /// Runs one scenario end to end: metadata map, loader, signature, load, run.
 pub fn run(sc: &Scenario, signer: &Signer, probe: &Probe) -> Result<Report, String> {
     let meta_hash: [u8; 32] = Sha256::digest(METADATA).into();
@@ -214,21 +245,24 @@ pub fn run(sc: &Scenario, signer: &Signer, probe: &Probe) -> Result<Report, Stri
     } else {
         let mut b = bpfsig_testkit::BtfBuilder::new();
         let int = b.int("int", 4, true);
-        let u32_ = b.int("u32", 4, false);
+        let len = b.int("len_t", sc.len_size, false);
         let v = b.ptr(0);
-        let p = b.proto(int, &[("map", v), ("hash", v), ("hash__sz", u32_)]);
+        let p = b.proto(int, &[("map", v), ("hash", v), ("hash__sz", len)]);
         let f = b.func(sc.func_name, p);
         (b.finish(), f)
     };
     let mut insns = if sc.inline_check {
         inline_check_insns(&meta_hash)
     } else {
-        loader_insns(
-            &meta_hash,
-            sc.hash_sz,
-            sc.call_imm.unwrap_or(func as i32),
-            sc.call_off,
-        )
+        let call = if sc.vmlinux_call {
+            let id = Vmlinux::load()?
+                .find(Kind::Func, "bpf_loader_verify_metadata")
+                .ok_or("no bpf_loader_verify_metadata in vmlinux BTF")?;
+            ins(0x85, 0, 2, 0, id as i32)
+        } else {
+            call_prog_btf(sc.call_imm.unwrap_or(func as i32), sc.call_off)
+        };
+        loader_insns(&meta_hash, sc.hash_sz, call)
     };
     // The map is exclusive to the program with this digest: the insns as
     // signed (MAP_IDX loads are not masked, so it is their plain SHA-256).
@@ -248,7 +282,7 @@ pub fn run(sc: &Scenario, signer: &Signer, probe: &Probe) -> Result<Report, Stri
     }
 
     let mut signed = insns.clone();
-    if sc.with_btf {
+    if sc.with_btf && sc.tamper != Tamper::HugeBtf {
         signed.extend_from_slice(&btf);
     }
     let sig = if sc.signed {
@@ -263,6 +297,7 @@ pub fn run(sc: &Scenario, signer: &Signer, probe: &Probe) -> Result<Report, Stri
             let n = load_btf.len();
             load_btf[n - 30] ^= 1; // "hash__sz" becomes "hash__rz": still valid BTF
         }
+        Tamper::HugeBtf => load_btf = huge_btf(&btf),
         Tamper::OtherBtf => {
             let mut b = bpfsig_testkit::BtfBuilder::new();
             let int = b.int("int", 4, true);
@@ -280,6 +315,12 @@ pub fn run(sc: &Scenario, signer: &Signer, probe: &Probe) -> Result<Report, Stri
         None
     };
     let fds = [map.as_raw_fd()];
+    // A TYPE_ID_LOCAL relocation of insn 0 to the BTF's type 1.
+    let relo = if sc.core_relo {
+        [0u32, 1, 0, 6].map(u32::to_ne_bytes).concat()
+    } else {
+        Vec::new()
+    };
     let before = probe.value();
     let load = bpf::prog_load(&Load {
         prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
@@ -290,6 +331,7 @@ pub fn run(sc: &Scenario, signer: &Signer, probe: &Probe) -> Result<Report, Stri
         signature: sig.as_deref(),
         keyring: signer.keyring,
         name: "bpfsig_loader",
+        core_relos: &relo,
         ..Load::default()
     });
     let prog = match load {

@@ -58,7 +58,10 @@ pub enum MetaError {
     NotExclusive,
     /// The map is not frozen, so its contents could still change.
     NotFrozen,
-    /// The cached hash differs from the signed one (or was never computed).
+    /// The signed hash, or the map's cached hash, is all zero: a zero hash
+    /// proves nothing, and an all-zero `map->sha` was never computed.
+    ZeroHash,
+    /// The cached hash differs from the signed one.
     HashMismatch,
     /// The program's verdict field holds no known verdict.
     BadVerdict,
@@ -69,6 +72,19 @@ impl MetaError {
     pub const fn to_errno(self) -> i32 {
         -EINVAL
     }
+
+    /// What failed, in the kernel's words, for the log (a C string: the
+    /// kernel prints it from C).
+    pub const fn reason(self) -> &'static core::ffi::CStr {
+        match self {
+            Self::BadHashSize => c"hash__sz is not 32",
+            Self::NotExclusive => c"the map is not exclusive to the loader",
+            Self::NotFrozen => c"the map is not frozen",
+            Self::ZeroHash => c"the signed hash or the map's hash is all zero",
+            Self::HashMismatch => c"the map's hash differs from the signed one",
+            Self::BadVerdict => c"the program's signature verdict is unknown",
+        }
+    }
 }
 
 /// What the caller must do after the checks passed.
@@ -76,29 +92,48 @@ impl MetaError {
 pub enum Decision {
     /// A signed loader: call `security_bpf_prog_load_post_integrity()`; if it
     /// returns 0, promote the verdict to [`SigVerdict::MetadataVerified`].
+    /// Also for a loader promoted by an earlier run: each run creates maps
+    /// and programs again, and the LSM's answer may have changed.
     HookThenPromote,
     /// An unsigned loader: the checks passed (as 7.2's inline check would), but
     /// there is no signature to strengthen: no hook, no promotion.
     UnsignedNoPromotion,
-    /// Promoted already by an earlier (or concurrent) run of the same program.
-    AlreadyPromoted,
 }
 
-/// Compares without an early exit, so timing does not reveal how many leading
-/// bytes of a guessed hash were right.
-pub fn ct_eq(a: &[u8; HASH_SIZE], b: &[u8; HASH_SIZE]) -> bool {
-    let diff = a
-        .iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    core::hint::black_box(diff) == 0
+/// Constant-time inequality of two hashes: the seam to the kernel's
+/// `crypto_memneq()`, so the core has no comparison of its own to get wrong.
+pub trait HashNeq {
+    /// Whether `a` and `b` differ, in time independent of where.
+    fn neq(&self, a: &[u8; HASH_SIZE], b: &[u8; HASH_SIZE]) -> bool;
+}
+
+/// A portable constant-time comparison for host builds (tests, fuzzing);
+/// the kernel uses `crypto_memneq()`.
+#[cfg(any(feature = "sha2", test))]
+pub struct FoldNeq;
+
+#[cfg(any(feature = "sha2", test))]
+impl HashNeq for FoldNeq {
+    fn neq(&self, a: &[u8; HASH_SIZE], b: &[u8; HASH_SIZE]) -> bool {
+        let diff = a
+            .iter()
+            .zip(b.iter())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y));
+        core::hint::black_box(diff) != 0
+    }
 }
 
 /// Decides the kfunc's result. `hash` is the loader's buffer of `hash.len()`
-/// (`hash__sz`) bytes; `verdict` is the raw `prog->aux->sig.verdict`.
+/// (`hash__sz`) bytes; `map.sha` must be one local copy of `map->sha`, read
+/// once; `verdict` is the raw `prog->aux->sig.verdict`.
 ///
 /// The order of checks is the specification's, so each failure has one cause.
-pub fn decide(map: &MapView<'_>, hash: &[u8], verdict: u32) -> Result<Decision, MetaError> {
+pub fn decide<N: HashNeq + ?Sized>(
+    map: &MapView<'_>,
+    hash: &[u8],
+    verdict: u32,
+    neq: &N,
+) -> Result<Decision, MetaError> {
     let hash: &[u8; HASH_SIZE] = hash.try_into().map_err(|_| MetaError::BadHashSize)?;
     if !map.exclusive {
         return Err(MetaError::NotExclusive);
@@ -106,13 +141,15 @@ pub fn decide(map: &MapView<'_>, hash: &[u8], verdict: u32) -> Result<Decision, 
     if !map.frozen {
         return Err(MetaError::NotFrozen);
     }
-    if !ct_eq(map.sha, hash) {
+    if hash.iter().all(|&b| b == 0) || map.sha.iter().all(|&b| b == 0) {
+        return Err(MetaError::ZeroHash);
+    }
+    if neq.neq(map.sha, hash) {
         return Err(MetaError::HashMismatch);
     }
     match SigVerdict::from_raw(verdict).ok_or(MetaError::BadVerdict)? {
         SigVerdict::Unsigned => Ok(Decision::UnsignedNoPromotion),
-        SigVerdict::Verified => Ok(Decision::HookThenPromote),
-        SigVerdict::MetadataVerified => Ok(Decision::AlreadyPromoted),
+        SigVerdict::Verified | SigVerdict::MetadataVerified => Ok(Decision::HookThenPromote),
     }
 }
 
@@ -121,6 +158,10 @@ mod tests {
     use super::*;
 
     const H: [u8; 32] = [0xab; 32];
+
+    fn decide(map: &MapView<'_>, hash: &[u8], verdict: u32) -> Result<Decision, MetaError> {
+        super::decide(map, hash, verdict, &FoldNeq)
+    }
 
     fn good() -> MapView<'static> {
         MapView {
@@ -147,8 +188,8 @@ mod tests {
     }
 
     #[test]
-    fn promoted_loader_is_idempotent() {
-        assert_eq!(decide(&good(), &H, 2), Ok(Decision::AlreadyPromoted));
+    fn promoted_loader_asks_the_lsm_again() {
+        assert_eq!(decide(&good(), &H, 2), Ok(Decision::HookThenPromote));
     }
 
     #[test]
@@ -193,6 +234,7 @@ mod tests {
             MetaError::BadHashSize,
             MetaError::NotExclusive,
             MetaError::NotFrozen,
+            MetaError::ZeroHash,
             MetaError::HashMismatch,
         ] {
             assert_eq!(e.to_errno(), -22);
@@ -206,7 +248,62 @@ mod tests {
             sha: &zero,
             ..good()
         };
-        assert_eq!(decide(&m, &H, 1), Err(MetaError::HashMismatch));
+        assert_eq!(decide(&m, &H, 1), Err(MetaError::ZeroHash));
+    }
+
+    #[test]
+    fn a_zero_hash_proves_nothing() {
+        let zero = [0u8; 32];
+        let m = MapView {
+            sha: &zero,
+            ..good()
+        };
+        // Even when it equals the map's (never computed) hash.
+        assert_eq!(decide(&m, &zero, 1), Err(MetaError::ZeroHash));
+        assert_eq!(decide(&good(), &zero, 1), Err(MetaError::ZeroHash));
+        // One non-zero byte is a hash like any other.
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        let m = MapView {
+            sha: &one,
+            ..good()
+        };
+        assert_eq!(decide(&m, &one, 1), Ok(Decision::HookThenPromote));
+    }
+
+    #[test]
+    fn the_comparison_is_the_seam() {
+        struct Always(bool);
+        impl HashNeq for Always {
+            fn neq(&self, _: &[u8; 32], _: &[u8; 32]) -> bool {
+                self.0
+            }
+        }
+        assert_eq!(
+            super::decide(&good(), &H, 1, &Always(true)),
+            Err(MetaError::HashMismatch)
+        );
+        let mut other = H;
+        other[0] ^= 1;
+        assert_eq!(
+            super::decide(&good(), &other, 1, &Always(false)),
+            Ok(Decision::HookThenPromote)
+        );
+    }
+
+    #[test]
+    fn every_error_has_a_reason() {
+        for e in [
+            MetaError::BadHashSize,
+            MetaError::NotExclusive,
+            MetaError::NotFrozen,
+            MetaError::ZeroHash,
+            MetaError::HashMismatch,
+            MetaError::BadVerdict,
+        ] {
+            assert!(!e.reason().is_empty());
+            assert!(e.reason().to_bytes().is_ascii());
+        }
     }
 
     #[test]

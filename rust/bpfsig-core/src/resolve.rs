@@ -11,7 +11,7 @@
 
 use crate::btf::{BtfError, TypeTable};
 use crate::errno::{EINVAL, ENOENT};
-use crate::insn::{Insn, InsnsMut, BPF_PSEUDO_KFUNC_CALL};
+use crate::insn::{Insn, Insns, InsnsMut, BPF_PSEUDO_KFUNC_CALL};
 use crate::proto::{func_proto, ProtoError};
 
 /// The kernel's BTF (vmlinux), as the resolver needs it.
@@ -58,6 +58,11 @@ pub enum ResolveError {
         /// Instruction index.
         insn: usize,
     },
+    /// More calls than the caller's scratch space has slots for.
+    TooManyCalls {
+        /// Instruction index.
+        insn: usize,
+    },
 }
 
 impl ResolveError {
@@ -77,93 +82,127 @@ impl ResolveError {
             | Self::BadId { insn, .. }
             | Self::BadProgBtf { insn, .. }
             | Self::UnknownName { insn }
-            | Self::ProtoMismatch { insn } => insn,
+            | Self::ProtoMismatch { insn }
+            | Self::TooManyCalls { insn } => insn,
         }
     }
 }
 
-/// Distinct call targets remembered per run, so a program calling the same
-/// kfunc many times pays for one vmlinux lookup, not one per call.
-const CACHE: usize = 8;
+/// One entry of the caller's scratch space per PROG_BTF call: the
+/// program-BTF FUNC id (then the resolved vmlinux id) and the instruction.
+pub type CallSlot = (u32, u32);
+
+/// The number of `BPF_PSEUDO_KFUNC_CALL_PROG_BTF` calls, which is how many
+/// [`CallSlot`]s [`resolve_prog_btf_calls`] needs.
+pub fn count_prog_btf_calls(insns: &Insns<'_>) -> usize {
+    insns.iter().filter(Insn::is_prog_btf_kfunc_call).count()
+}
+
+/// Resolves one program-BTF FUNC id to the id of the vmlinux FUNC of the
+/// same name, checking that the prototypes agree.
+fn resolve_id<P, K>(btf: &P, kernel: &K, id: u32, insn: usize) -> Result<u32, ResolveError>
+where
+    P: TypeTable + ?Sized,
+    K: KernelBtf + ?Sized,
+{
+    let bad_id = ResolveError::BadId {
+        insn,
+        id: i32::try_from(id).unwrap_or(i32::MAX),
+    };
+    let want = match func_proto(btf, id) {
+        Ok(p) => p,
+        Err(ProtoError::NotFunc) => return Err(bad_id),
+        Err(ProtoError::Btf(err)) => return Err(ResolveError::BadProgBtf { insn, err }),
+        Err(_) => return Err(ResolveError::ProtoMismatch { insn }),
+    };
+    let bad_btf = |err| ResolveError::BadProgBtf { insn, err };
+    let name_off = btf.type_by_id(id).map_err(bad_btf)?.name_off;
+    let name = btf.name_by_offset(name_off).map_err(bad_btf)?;
+    if name.is_empty() {
+        return Err(bad_id);
+    }
+    let kid = kernel
+        .find_func(name)
+        .ok_or(ResolveError::UnknownName { insn })?;
+    // vmlinux ids fit in imm (BTF_MAX_TYPE); anything else is no kfunc.
+    if i32::try_from(kid).is_err() {
+        return Err(ResolveError::UnknownName { insn });
+    }
+    let have = func_proto(kernel, kid).map_err(|_| ResolveError::ProtoMismatch { insn })?;
+    if !want.compatible_with(&have) {
+        return Err(ResolveError::ProtoMismatch { insn });
+    }
+    Ok(kid)
+}
 
 /// Resolves and rewrites every `BPF_PSEUDO_KFUNC_CALL_PROG_BTF` call in `insns`.
 ///
-/// Returns how many calls were rewritten. All calls are checked before any is
-/// rewritten, so on error `insns` is unchanged.
+/// `scratch` needs one slot per call ([`count_prog_btf_calls`]). Each
+/// distinct FUNC id is resolved against `kernel` once, however many calls
+/// use it: the calls are sorted by id, so the work is O(n log n) in the
+/// number of calls plus one vmlinux lookup per distinct id.
+///
+/// Returns how many calls were rewritten. All calls are checked before any
+/// is rewritten, so on error `insns` is unchanged. Errors of the calls
+/// themselves (no BTF, `off`, a negative id) are reported in program order;
+/// errors of what an id names, for the lowest id that fails, at its first
+/// call.
 pub fn resolve_prog_btf_calls<P, K>(
     insns: &mut InsnsMut<'_>,
     prog_btf: Option<&P>,
     kernel: &K,
+    scratch: &mut [CallSlot],
 ) -> Result<usize, ResolveError>
 where
     P: TypeTable + ?Sized,
     K: KernelBtf + ?Sized,
 {
-    let mut cache = [(0u32, 0i32); CACHE];
-    let mut cached = 0usize;
-    let mut lookup = |idx: usize, insn: &Insn| -> Result<i32, ResolveError> {
-        let btf = prog_btf.ok_or(ResolveError::NoProgBtf { insn: idx })?;
-        if insn.off != 0 {
-            return Err(ResolveError::BadOff { insn: idx });
-        }
-        let bad_id = ResolveError::BadId {
-            insn: idx,
-            id: insn.imm,
-        };
-        let id = u32::try_from(insn.imm).map_err(|_| bad_id)?;
-        if let Some((_, kid)) = cache.iter().take(cached).find(|(pid, _)| *pid == id) {
-            return Ok(*kid);
-        }
-        let want = match func_proto(btf, id) {
-            Ok(p) => p,
-            Err(ProtoError::NotFunc) => return Err(bad_id),
-            Err(ProtoError::Btf(err)) => return Err(ResolveError::BadProgBtf { insn: idx, err }),
-            Err(_) => return Err(ResolveError::ProtoMismatch { insn: idx }),
-        };
-        let name_off = btf
-            .type_by_id(id)
-            .map_err(|err| ResolveError::BadProgBtf { insn: idx, err })?
-            .name_off;
-        let name = btf
-            .name_by_offset(name_off)
-            .map_err(|err| ResolveError::BadProgBtf { insn: idx, err })?;
-        if name.is_empty() {
-            return Err(bad_id);
-        }
-        let kid = kernel
-            .find_func(name)
-            .ok_or(ResolveError::UnknownName { insn: idx })?;
-        // vmlinux ids fit in imm (BTF_MAX_TYPE); anything else is no kfunc.
-        let kimm = i32::try_from(kid).map_err(|_| ResolveError::UnknownName { insn: idx })?;
-        let have =
-            func_proto(kernel, kid).map_err(|_| ResolveError::ProtoMismatch { insn: idx })?;
-        if !want.compatible_with(&have) {
-            return Err(ResolveError::ProtoMismatch { insn: idx });
-        }
-        if let Some(slot) = cache.get_mut(cached) {
-            *slot = (id, kimm);
-            cached = cached.saturating_add(1);
-        }
-        Ok(kimm)
-    };
-
-    // Pass 1: check everything; nothing is written on error.
-    let view = insns.as_insns();
-    for (idx, insn) in view.iter().enumerate() {
-        if insn.is_prog_btf_kfunc_call() {
-            lookup(idx, &insn)?;
-        }
-    }
-    // Pass 2: rewrite, from the cache where it holds the target.
-    let mut rewritten = 0usize;
-    for idx in 0..view.len() {
-        let Some(insn) = insns.as_insns().get(idx) else {
-            break;
-        };
+    // Pass 1, in program order: the calls themselves.
+    let mut n = 0usize;
+    for (idx, insn) in insns.as_insns().iter().enumerate() {
         if !insn.is_prog_btf_kfunc_call() {
             continue;
         }
-        let imm = lookup(idx, &insn)?;
+        if prog_btf.is_none() {
+            return Err(ResolveError::NoProgBtf { insn: idx });
+        }
+        if insn.off != 0 {
+            return Err(ResolveError::BadOff { insn: idx });
+        }
+        let id = u32::try_from(insn.imm).map_err(|_| ResolveError::BadId {
+            insn: idx,
+            id: insn.imm,
+        })?;
+        let at = u32::try_from(idx).map_err(|_| ResolveError::TooManyCalls { insn: idx })?;
+        let slot = scratch
+            .get_mut(n)
+            .ok_or(ResolveError::TooManyCalls { insn: idx })?;
+        *slot = (id, at);
+        n = n.saturating_add(1);
+    }
+    let (Some(btf), Some(calls)) = (prog_btf, scratch.get_mut(..n)) else {
+        return Ok(0);
+    };
+
+    // Pass 2: each distinct id once; its slots get the vmlinux id.
+    calls.sort_unstable();
+    let mut rest = &mut *calls;
+    while let Some(&(id, first)) = rest.first() {
+        let same = rest.iter().take_while(|(i, _)| *i == id).count();
+        let kid = resolve_id(btf, kernel, id, first as usize)?;
+        let (group, tail) = core::mem::take(&mut rest).split_at_mut(same);
+        for slot in group.iter_mut() {
+            slot.0 = kid;
+        }
+        rest = tail;
+    }
+
+    // Pass 3: rewrite; every target is known, so nothing can fail halfway.
+    for &(kid, at) in calls.iter() {
+        let idx = at as usize;
+        let (Some(insn), Ok(imm)) = (insns.as_insns().get(idx), i32::try_from(kid)) else {
+            continue;
+        };
         insns.set(
             idx,
             Insn {
@@ -172,7 +211,6 @@ where
                 ..insn
             },
         );
-        rewritten = rewritten.saturating_add(1);
     }
-    Ok(rewritten)
+    Ok(n)
 }

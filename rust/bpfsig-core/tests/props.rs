@@ -95,7 +95,8 @@ proptest! {
         let n = index_len(&pdata).unwrap_or(0);
         let mut pidx = vec![0u32; n];
         let pbtf = if with_btf { Btf::parse(&pdata, &mut pidx).ok() } else { None };
-        let res = resolve_prog_btf_calls(&mut InsnsMut::new(&mut p).unwrap(), pbtf.as_ref(), &kernel);
+        let mut scratch = bpfsig_testkit::call_slots(&p);
+        let res = resolve_prog_btf_calls(&mut InsnsMut::new(&mut p).unwrap(), pbtf.as_ref(), &kernel, &mut scratch);
         match res {
             Ok(n) => {
                 prop_assert_eq!(n, calls.len());

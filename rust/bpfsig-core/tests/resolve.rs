@@ -53,7 +53,13 @@ fn run(p: &mut [u8], prog_btf: Option<&[u8]>) -> Result<usize, ResolveError> {
     };
     let mut pidx = vec![0u32; prog_btf.map_or(0, |d| index_len(d).unwrap())];
     let pbtf = prog_btf.map(|d| Btf::parse(d, &mut pidx).unwrap());
-    resolve_prog_btf_calls(&mut InsnsMut::new(p).unwrap(), pbtf.as_ref(), &kernel)
+    let mut scratch = bpfsig_testkit::call_slots(&*p);
+    resolve_prog_btf_calls(
+        &mut InsnsMut::new(p).unwrap(),
+        pbtf.as_ref(),
+        &kernel,
+        &mut scratch,
+    )
 }
 
 #[test]
@@ -103,8 +109,14 @@ fn repeated_calls_share_one_lookup() {
     let mut pidx = vec![0u32; index_len(&pbtf).unwrap()];
     let pb = Btf::parse(&pbtf, &mut pidx).unwrap();
     let mut p = prog(&[call(fid as i32, 0); 100]);
+    let mut scratch = bpfsig_testkit::call_slots(&p);
     assert_eq!(
-        resolve_prog_btf_calls(&mut InsnsMut::new(&mut p).unwrap(), Some(&pb), &kernel),
+        resolve_prog_btf_calls(
+            &mut InsnsMut::new(&mut p).unwrap(),
+            Some(&pb),
+            &kernel,
+            &mut scratch
+        ),
         Ok(100)
     );
     assert_eq!(kernel.lookups.get(), 1);
@@ -197,4 +209,75 @@ fn the_loader_prototype_is_what_the_spec_says() {
         p.args(),
         [ArgKind::Ptr, ArgKind::Ptr, ArgKind::Scalar { size: 4 }]
     );
+}
+
+/// SPEC §5: each distinct FUNC id is looked up in vmlinux once, however many
+/// calls use it and however many distinct ids there are (an 8-entry cache
+/// used to fall back to one lookup per call past its eighth id).
+#[test]
+fn distinct_ids_are_each_looked_up_once() {
+    let mut b = BtfBuilder::new();
+    let int = b.int("int", 4, true);
+    let u32_ = b.int("u32", 4, false);
+    let vptr = b.ptr(0);
+    let p = b.proto(int, &[("map", vptr), ("hash", vptr), ("hash__sz", u32_)]);
+    let ids: Vec<u32> = (0..300)
+        .map(|_| b.func("bpf_loader_verify_metadata", p))
+        .collect();
+    let pbtf = b.finish();
+    let calls: Vec<[u8; 8]> = (0..30_000)
+        .map(|i| call(ids[(i * 7) % ids.len()] as i32, 0))
+        .collect();
+    let mut p = prog(&calls);
+    let (kdata, kid) = vmlinux();
+    let mut kidx = vec![0u32; index_len(&kdata).unwrap()];
+    let kernel = FakeKernel {
+        btf: Btf::parse(&kdata, &mut kidx).unwrap(),
+        lookups: 0.into(),
+    };
+    let mut pidx = vec![0u32; index_len(&pbtf).unwrap()];
+    let pb = Btf::parse(&pbtf, &mut pidx).unwrap();
+    let mut scratch = bpfsig_testkit::call_slots(&p);
+    assert_eq!(
+        resolve_prog_btf_calls(
+            &mut InsnsMut::new(&mut p).unwrap(),
+            Some(&pb),
+            &kernel,
+            &mut scratch
+        ),
+        Ok(30_000)
+    );
+    assert_eq!(kernel.lookups.get(), ids.len());
+    assert!(Insns::new(&p)
+        .unwrap()
+        .iter()
+        .filter(|i| i.code == JMP_CALL)
+        .all(|i| i.src_reg == BPF_PSEUDO_KFUNC_CALL && i.imm == kid as i32));
+}
+
+/// Too little scratch space is an error, and nothing is rewritten.
+#[test]
+fn too_little_scratch_is_einval_and_rewrites_nothing() {
+    let (pbtf, fid) = loader_btf();
+    let mut p = prog(&[call(fid as i32, 0); 3]);
+    let before = p.clone();
+    let (kdata, _) = vmlinux();
+    let mut kidx = vec![0u32; index_len(&kdata).unwrap()];
+    let kernel = FakeKernel {
+        btf: Btf::parse(&kdata, &mut kidx).unwrap(),
+        lookups: 0.into(),
+    };
+    let mut pidx = vec![0u32; index_len(&pbtf).unwrap()];
+    let pb = Btf::parse(&pbtf, &mut pidx).unwrap();
+    let mut scratch = vec![(0, 0); 2];
+    let e = resolve_prog_btf_calls(
+        &mut InsnsMut::new(&mut p).unwrap(),
+        Some(&pb),
+        &kernel,
+        &mut scratch,
+    )
+    .unwrap_err();
+    assert_eq!(e, ResolveError::TooManyCalls { insn: 3 });
+    assert_eq!(e.to_errno(), -22);
+    assert_eq!(p, before);
 }

@@ -198,3 +198,13 @@ pub fn naive_digest(prog: &[u8]) -> [u8; 32] {
     }
     Sha256::digest(&copy).into()
 }
+
+/// Scratch space for `resolve_prog_btf_calls`: one `CallSlot` per PROG_BTF
+/// call (`BPF_JMP | BPF_CALL`, src_reg 3), counted independently of the core.
+pub fn call_slots(prog: &[u8]) -> Vec<(u32, u32)> {
+    let n = prog
+        .chunks_exact(8)
+        .filter(|s| s[0] == 0x85 && s[1] >> 4 == 3)
+        .count();
+    vec![(0, 0); n]
+}

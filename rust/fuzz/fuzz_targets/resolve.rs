@@ -49,7 +49,8 @@ fuzz_target!(|data: &[u8]| {
     let pbtf = Btf::parse(btf_bytes, &mut pidx).ok();
 
     let calls = Insns::new(&before).unwrap().iter().filter(|i| i.is_prog_btf_kfunc_call()).count();
-    match resolve_prog_btf_calls(&mut InsnsMut::new(&mut prog).unwrap(), pbtf.as_ref(), &kernel) {
+    let mut scratch = bpfsig_testkit::call_slots(&prog);
+    match resolve_prog_btf_calls(&mut InsnsMut::new(&mut prog).unwrap(), pbtf.as_ref(), &kernel, &mut scratch) {
         Ok(k) => {
             assert_eq!(k, calls);
             assert!(Insns::new(&prog).unwrap().iter().all(|i| !i.is_prog_btf_kfunc_call()));

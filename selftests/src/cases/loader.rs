@@ -7,6 +7,8 @@ use crate::loader::{run, Report, Scenario, Tamper};
 use crate::{check, Ctx, Outcome};
 
 const EINVAL: i32 = -22;
+const EACCES: i32 = -13;
+const E2BIG: i32 = -7;
 const ENOENT: i32 = -2;
 const EPERM: i32 = -1;
 const EKEYREJECTED: i32 = -129;
@@ -36,6 +38,19 @@ pub const CASES: &[crate::Case] = &[
     (
         "signed_7_2_inline_check_loader_still_loads",
         inline_check_loader,
+    ),
+    ("signed_load_with_core_relos_is_einval", signed_core_relo),
+    (
+        "insns_only_signature_with_16mib_btf_is_e2big",
+        huge_btf_e2big,
+    ),
+    (
+        "unsigned_prog_btf_call_cannot_bind_exclusive_map",
+        unsigned_prog_btf_call_exclusive,
+    ),
+    (
+        "other_btf_prog_btf_call_cannot_bind_exclusive_map",
+        other_btf_prog_btf_call_exclusive,
     ),
 ];
 
@@ -175,14 +190,16 @@ fn bad_hash_size(ctx: &mut Ctx) -> Outcome {
     )
 }
 
+/// An unsigned loader reaches the kfunc by its vmlinux id (a PROG_BTF call
+/// could not bind the exclusive map, SPEC §4).
 fn unsigned_loader(ctx: &mut Ctx) -> Outcome {
-    let r = scenario!(
-        ctx,
-        Scenario {
-            signed: false,
-            ..Scenario::default()
-        }
-    );
+    let unsigned = Scenario {
+        signed: false,
+        with_btf: false,
+        vmlinux_call: true,
+        ..Scenario::default()
+    };
+    let r = scenario!(ctx, unsigned);
     if let Err(o) = loaded(&r) {
         return o;
     }
@@ -198,9 +215,8 @@ fn unsigned_loader(ctx: &mut Ctx) -> Outcome {
         &scenario!(
             ctx,
             Scenario {
-                signed: false,
                 compute_hash: false,
-                ..Scenario::default()
+                ..unsigned
             }
         ),
         EINVAL,
@@ -250,13 +266,22 @@ fn other_btf(ctx: &mut Ctx) -> Outcome {
     )
 }
 
+/// Resolution errors are checked on unsigned programs with a shared map:
+/// with an exclusive one, §4's rule refuses them before resolution.
+const UNSIGNED_RESOLUTION: Scenario = Scenario {
+    signed: false,
+    exclusive: false,
+    ..DEFAULT
+};
+const DEFAULT: Scenario = Scenario::DEFAULT;
+
 fn call_without_btf(ctx: &mut Ctx) -> Outcome {
     let r = scenario!(
         ctx,
         Scenario {
             signed: false,
             with_btf: false,
-            ..Scenario::default()
+            ..UNSIGNED_RESOLUTION
         }
     );
     load_failed(&r, EINVAL, "has no BTF")
@@ -269,7 +294,7 @@ fn call_bad_id(ctx: &mut Ctx) -> Outcome {
             Scenario {
                 signed: false,
                 call_imm: Some(id),
-                ..Scenario::default()
+                ..UNSIGNED_RESOLUTION
             }
         );
         if let Outcome::Fail(f) = load_failed(&r, EINVAL, "not a FUNC") {
@@ -286,7 +311,7 @@ fn call_unknown_name(ctx: &mut Ctx) -> Outcome {
         Scenario {
             signed: false,
             func_name: "bpf_no_such_kfunc",
-            ..Scenario::default()
+            ..UNSIGNED_RESOLUTION
         }
     );
     load_failed(&r, ENOENT, "no function of that name")
@@ -299,7 +324,7 @@ fn call_nonzero_off(ctx: &mut Ctx) -> Outcome {
             Scenario {
                 signed: false,
                 call_off: 1,
-                ..Scenario::default()
+                ..UNSIGNED_RESOLUTION
             }
         ),
         EINVAL,
@@ -361,4 +386,66 @@ fn inline_check_loader(ctx: &mut Ctx) -> Outcome {
         r.hook_calls
     );
     Outcome::Pass
+}
+
+/// SPEC §4: CO-RE relocations are unsigned input that rewrite signed
+/// instructions after the signature check.
+fn signed_core_relo(ctx: &mut Ctx) -> Outcome {
+    let r = scenario!(
+        ctx,
+        Scenario {
+            core_relo: true,
+            ..Scenario::default()
+        }
+    );
+    load_failed(&r, EINVAL, "signed programs cannot carry CO-RE relocations")
+}
+
+/// SPEC §4: a PROG_BTF call is resolved through BTF the digest does not
+/// cover; without a signature over that BTF the loader's digested
+/// instructions must not get its exclusive map.
+fn unsigned_prog_btf_call_exclusive(ctx: &mut Ctx) -> Outcome {
+    let r = scenario!(
+        ctx,
+        Scenario {
+            signed: false,
+            ..Scenario::default()
+        }
+    );
+    load_failed(
+        &r,
+        EACCES,
+        "program-BTF kfunc calls and no signature over its BTF",
+    )
+}
+
+/// The attack itself: the loader's exact instructions, unsigned, with a
+/// BTF that names another kfunc whose prototype fits the call
+/// (`int bpf_strncasecmp(const char *, const char *, size_t)`, allowed for
+/// every program type): before §4 it bound the loader's map and ran it.
+fn other_btf_prog_btf_call_exclusive(ctx: &mut Ctx) -> Outcome {
+    let r = scenario!(
+        ctx,
+        Scenario {
+            signed: false,
+            func_name: "bpf_strncasecmp",
+            len_size: 8,
+            ..Scenario::default()
+        }
+    );
+    load_failed(&r, EACCES, "exclusive map")
+}
+
+/// Review finding: the signed bytes are read through a 24-bit dynptr size,
+/// so insns || 16 MiB of BTF was verified as the instructions alone: an
+/// insns-only signature vouched for any BTF.
+fn huge_btf_e2big(ctx: &mut Ctx) -> Outcome {
+    let r = scenario!(
+        ctx,
+        Scenario {
+            tamper: Tamper::HugeBtf,
+            ..Scenario::default()
+        }
+    );
+    load_failed(&r, E2BIG, "")
 }
