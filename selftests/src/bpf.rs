@@ -232,6 +232,7 @@ pub fn fdinfo(fd: &OwnedFd, key: &str) -> Option<u64> {
 pub struct ProgInfo {
     pub tag: [u8; 8],
     pub prog_type: u32,
+    pub btf_id: u32,
 }
 
 pub fn prog_info(fd: &OwnedFd) -> io::Result<ProgInfo> {
@@ -244,8 +245,40 @@ pub fn prog_info(fd: &OwnedFd) -> io::Result<ProgInfo> {
     Ok(ProgInfo {
         prog_type: u32::from_ne_bytes(info[0..4].try_into().unwrap()),
         tag: info[8..16].try_into().unwrap(),
+        btf_id: u32::from_ne_bytes(info[128..132].try_into().unwrap()),
     })
 }
+
+/// BPF_BTF_GET_FD_BY_ID.
+pub fn btf_fd_by_id(id: u32) -> io::Result<OwnedFd> {
+    let mut a = Attr::default();
+    a.u32(0, id);
+    new_fd(19, &mut a)
+}
+
+/// The id of a BTF object (`struct bpf_btf_info.id`).
+pub fn btf_id(fd: &OwnedFd) -> io::Result<u32> {
+    let mut info = [0u8; 32];
+    let mut a = Attr::default();
+    a.fd(0, fd)
+        .u32(4, info.len() as u32)
+        .ptr(8, info.as_mut_ptr());
+    sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &mut a)?;
+    Ok(u32::from_ne_bytes(info[12..16].try_into().unwrap()))
+}
+
+/// keyctl(2) with two integer arguments.
+pub fn keyctl(op: i32, key: i32, arg: u64) -> io::Result<()> {
+    // SAFETY: plain integer arguments.
+    let r = unsafe { libc::syscall(libc::SYS_keyctl, op, key, arg) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+pub const KEYCTL_SETPERM: i32 = 5;
+pub const KEYCTL_SET_TIMEOUT: i32 = 15;
 
 /// add_key(2): returns the new key's serial.
 pub fn add_key(

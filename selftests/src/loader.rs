@@ -85,6 +85,8 @@ pub enum Tamper {
     OtherBtf,
     /// Flip a byte of the metadata put in the map (the signed hash is of the original).
     Metadata,
+    /// Sign the instructions only (7.2's scope), and load with the BTF.
+    SignInsnsOnly,
     /// Sign the instructions only, and load with the loader's BTF grown to
     /// exactly 16 MiB (the most BPF_BTF_LOAD takes): insns || BTF then
     /// exceeds the 24-bit size of the dynptr the PKCS#7 check reads.
@@ -112,6 +114,10 @@ pub struct Scenario {
     pub vmlinux_call: bool,
     /// Pass one CO-RE relocation record (unsigned input) with the load.
     pub core_relo: bool,
+    /// Run the loaded program a second time.
+    pub second_run: bool,
+    /// Verify against this keyring instead of the signer's own.
+    pub keyring: Option<i32>,
 }
 
 impl Scenario {
@@ -131,6 +137,8 @@ impl Scenario {
         len_size: 4,
         vmlinux_call: false,
         core_relo: false,
+        second_run: false,
+        keyring: None,
     };
 }
 
@@ -149,15 +157,23 @@ pub struct Report {
     /// Post-integrity hook calls during the run, and the last program id it saw.
     pub hook_calls: u64,
     pub hook_saw_this_prog: bool,
+    /// The second run's return value, if there was one.
+    pub retval2: Option<i32>,
 }
 
-/// The BPF LSM probe: counts bpf_prog_load_post_integrity calls, records the
-/// program id it was called with, and denies with -EPERM when told to.
+/// The BPF LSM probe on bpf_prog_load_post_integrity: counts its calls,
+/// records the program id it was called with, and denies from a given call
+/// on, with -EPERM or -ENOKEY.
 pub struct Probe {
     map: OwnedFd,
     _prog: OwnedFd,
     _link: OwnedFd,
 }
+
+/// The probe's map value: calls, last program id, deny from this call on
+/// (0: never), errno selector (0: -EPERM, 1: -ENOKEY).
+const PROBE_VALUE: usize = 32;
+pub const ENOKEY: i32 = -126;
 
 impl Probe {
     pub fn attach(vm: &mut Vmlinux) -> Result<Self, String> {
@@ -170,7 +186,8 @@ impl Probe {
         let id = vm
             .member_offset("bpf_prog_aux", "id")
             .ok_or("no bpf_prog_aux.id")?;
-        let map = bpf::array_map(24, None).map_err(|e| format!("probe map: {e}"))?;
+        let map =
+            bpf::array_map(PROBE_VALUE as u32, None).map_err(|e| format!("probe map: {e}"))?;
         let mut p: Vec<Slot> = vec![
             mov_reg(6, 1),
             ldx_dw(7, 6, 0),
@@ -182,15 +199,22 @@ impl Probe {
         p.extend([
             mov_reg(2, 10),
             add_imm(2, -4),
-            call_helper(1), // bpf_map_lookup_elem
-            jeq_imm(0, 0, 7),
+            call_helper(1),    // bpf_map_lookup_elem
+            jeq_imm(0, 0, 13), // no value: allow
             mov_imm(1, 1),
             atomic_add_dw(0, 0, 1),
             stx_dw(0, 8, 9),
-            ldx_dw(1, 0, 16),
-            mov_imm(0, 0),
-            jeq_imm(1, 0, 1),
+            ldx_dw(1, 0, 0),  // calls, this one included
+            ldx_dw(2, 0, 16), // deny from
+            ldx_dw(3, 0, 24), // errno selector
+            jeq_imm(2, 0, 6),
+            ins(0xad, 1, 2, 5, 0), // if calls < deny_from: allow
+            jeq_imm(3, 1, 2),
             mov_imm(0, -1), // -EPERM
+            exit(),
+            mov_imm(0, ENOKEY),
+            exit(),
+            mov_imm(0, 0),
             exit(),
         ]);
         let insns = p.concat();
@@ -211,17 +235,24 @@ impl Probe {
         })
     }
 
-    fn value(&self) -> [u64; 3] {
-        let mut v = [0u8; 24];
+    fn value(&self) -> [u64; 4] {
+        let mut v = [0u8; PROBE_VALUE];
         bpf::map_lookup(&self.map, 0, &mut v).expect("probe map lookup");
-        [0, 1, 2].map(|i| u64::from_ne_bytes(v[8 * i..8 * i + 8].try_into().unwrap()))
+        [0, 1, 2, 3].map(|i| u64::from_ne_bytes(v[8 * i..8 * i + 8].try_into().unwrap()))
+    }
+
+    /// Denies from the `after`-th call from now on (1: the next one; 0:
+    /// never), with -EPERM or, if `enokey`, -ENOKEY.
+    pub fn deny_after(&self, after: u64, enokey: bool) {
+        let [count, id, _, _] = self.value();
+        let from = if after == 0 { 0 } else { count + after };
+        let v = [count, id, from, u64::from(enokey)];
+        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
+        bpf::map_update(&self.map, 0, &bytes).expect("probe map update");
     }
 
     pub fn set_deny(&self, deny: bool) {
-        let [count, id, _] = self.value();
-        let v = [count, id, u64::from(deny)];
-        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
-        bpf::map_update(&self.map, 0, &bytes).expect("probe map update");
+        self.deny_after(u64::from(deny), false);
     }
 }
 
@@ -282,7 +313,7 @@ pub fn run(sc: &Scenario, signer: &Signer, probe: &Probe) -> Result<Report, Stri
     }
 
     let mut signed = insns.clone();
-    if sc.with_btf && sc.tamper != Tamper::HugeBtf {
+    if sc.with_btf && !matches!(sc.tamper, Tamper::HugeBtf | Tamper::SignInsnsOnly) {
         signed.extend_from_slice(&btf);
     }
     let sig = if sc.signed {
@@ -329,7 +360,7 @@ pub fn run(sc: &Scenario, signer: &Signer, probe: &Probe) -> Result<Report, Stri
         btf: btf_fd.as_ref(),
         fd_array: &fds,
         signature: sig.as_deref(),
-        keyring: signer.keyring,
+        keyring: sc.keyring.unwrap_or(signer.keyring),
         name: "bpfsig_loader",
         core_relos: &relo,
         ..Load::default()
@@ -343,10 +374,16 @@ pub fn run(sc: &Scenario, signer: &Signer, probe: &Probe) -> Result<Report, Stri
                 verdict: 0,
                 hook_calls: probe.value()[0] - before[0],
                 hook_saw_this_prog: false,
+                retval2: None,
             })
         }
     };
     let retval = bpf::test_run(&prog).map_err(|e| format!("test run: {e}"))?;
+    let retval2 = if sc.second_run {
+        Some(bpf::test_run(&prog).map_err(|e| format!("second test run: {e}"))?)
+    } else {
+        None
+    };
     let after = probe.value();
     let id = bpf::fdinfo(&prog, "prog_id").unwrap_or(0);
     Ok(Report {
@@ -355,5 +392,6 @@ pub fn run(sc: &Scenario, signer: &Signer, probe: &Probe) -> Result<Report, Stri
         verdict: bpf::fdinfo(&prog, "sig_verdict").ok_or("no sig_verdict in fdinfo")?,
         hook_calls: after[0] - before[0],
         hook_saw_this_prog: after[1] == id,
+        retval2,
     })
 }

@@ -74,6 +74,16 @@ impl Signer {
         Ok(Self { dir, keyring })
     }
 
+    /// Another keyring holding the same certificate.
+    pub fn another_keyring(&self, name: &std::ffi::CStr) -> Result<i32, String> {
+        let der = std::fs::read(self.dir.join("cert.der")).map_err(|e| e.to_string())?;
+        let keyring = bpf::add_key(c"keyring", name, &[], bpf::KEY_SPEC_USER_KEYRING)
+            .map_err(|e| format!("add_key(keyring): {e}"))?;
+        bpf::add_key(c"asymmetric", c"", &der, keyring)
+            .map_err(|e| format!("add_key(asymmetric): {e}"))?;
+        Ok(keyring)
+    }
+
     /// A detached PKCS#7 signature of `data`.
     pub fn sign(&self, data: &[u8]) -> Result<Vec<u8>, String> {
         let p = |f: &str| self.dir.join(f).to_string_lossy().into_owned();

@@ -3,7 +3,8 @@
 //! `insns || BTF`, a real exclusive, frozen metadata map, the kfunc called
 //! through program BTF, and a BPF LSM probe on the post-integrity hook.
 
-use crate::loader::{run, Report, Scenario, Tamper};
+use super::{go, kfunc_failed, load_failed, loaded};
+use crate::loader::{Scenario, Tamper};
 use crate::{check, Ctx, Outcome};
 
 const EINVAL: i32 = -22;
@@ -54,72 +55,9 @@ pub const CASES: &[crate::Case] = &[
     ),
 ];
 
-fn go(ctx: &mut Ctx, sc: Scenario) -> Result<Report, Outcome> {
-    let (signer, probe) = ctx
-        .loader_env()
-        .map_err(|e| Outcome::Fail(format!("setup: {e}")))?;
-    run(&sc, signer, probe).map_err(Outcome::Fail)
-}
-
-macro_rules! scenario {
-    ($ctx:expr, $sc:expr) => {
-        match go($ctx, $sc) {
-            Ok(r) => r,
-            Err(o) => return o,
-        }
-    };
-}
-
-fn loaded(r: &Report) -> Result<(), Outcome> {
-    match &r.load_err {
-        None => Ok(()),
-        Some((e, log)) => Err(Outcome::Fail(format!("load failed: {e}\n{log}"))),
-    }
-}
-
-/// A run that loaded and whose kfunc failed: errno, verdict unchanged, no hook.
-fn kfunc_failed(r: &Report, errno: i32, verdict: u64) -> Outcome {
-    if let Err(o) = loaded(r) {
-        return o;
-    }
-    check!(
-        r.retval == errno,
-        "kfunc returned {}, expected {errno}",
-        r.retval
-    );
-    check!(
-        r.verdict == verdict,
-        "verdict {} changed (expected {verdict})",
-        r.verdict
-    );
-    check!(
-        r.hook_calls == 0,
-        "post-integrity hook ran {} times",
-        r.hook_calls
-    );
-    Outcome::Pass
-}
-
 /// A signed loader whose kfunc must fail with -EINVAL and leave it VERIFIED.
 fn signed_kfunc_einval(ctx: &mut Ctx, sc: Scenario) -> Outcome {
     kfunc_failed(&scenario!(ctx, sc), EINVAL, VERIFIED)
-}
-
-fn load_failed(r: &Report, errno: i32, log_has: &str) -> Outcome {
-    match &r.load_err {
-        None => Outcome::Fail(format!(
-            "loaded (kfunc returned {}), expected {errno}",
-            r.retval
-        )),
-        Some((e, log)) => {
-            check!(*e == errno, "load failed with {e}, expected {errno}\n{log}");
-            check!(
-                log.contains(log_has),
-                "verifier log lacks {log_has:?}:\n{log}"
-            );
-            Outcome::Pass
-        }
-    }
 }
 
 fn signed_loader_verified(ctx: &mut Ctx) -> Outcome {
