@@ -4,14 +4,27 @@
 #   1. host: rustfmt, clippy (deny lints), cargo test (unit, property, vectors)
 #   2. fuzz smoke run of every cargo-fuzz target
 #   3. kernel: fetch 7.2, apply patches/, build (cache: ~/.cache/bpfsig)
-#   4. KUnit in QEMU (bpfsig_core must run and pass)
-#   5. VM selftests under virtme-ng
-# Exits non-zero at the first failing stage.
+#   4. the patched tree's disassembler on loader calls (host)
+#   5. KUnit in QEMU (bpfsig_core and bpfsig_bpf must run and pass)
+#   6. VM selftests under virtme-ng
+# Exits non-zero at the first failing stage; the last line always gives the
+# totals per layer so far.
 . "$(dirname "$0")/lib.sh"
 
 t0=$(date +%s)
 stage() { log "== $* ($(since "$t0") s)"; }
 cd "$BPFSIG_ROOT"
+
+# Totals per layer, printed on every exit.
+declare -A totals
+totals_line() {
+	local l out=""
+	for l in host mutants fuzz disasm kunit vm; do
+		[ -n "${totals[$l]:-}" ] && out+="${out:+; }$l ${totals[$l]}"
+	done
+	log "totals: ${out:-no layer ran} ($(since "$t0") s)"
+}
+trap totals_line EXIT
 
 stage "series: patches/ carries the repository's in-kernel sources as they are"
 python3 scripts/series.py check "$BPFSIG_ROOT" "$BPFSIG_ROOT/patches"
@@ -37,18 +50,40 @@ grep -E '^(test result|error|failures|---- )' "$BPFSIG_CACHE/cargo-test.log" || 
 # A test binary killed by a signal prints no FAILED line: the status decides.
 ((rc == 0)) || die "cargo test failed, status $rc (log: $BPFSIG_CACHE/cargo-test.log)"
 grep -q '^test result: ok' "$BPFSIG_CACHE/cargo-test.log" || die "cargo test ran nothing (log: $BPFSIG_CACHE/cargo-test.log)"
+totals[host]=$(awk '/^test result:/ {p+=$4; f+=$6} END {print p " passed, " f " failed"}' "$BPFSIG_CACHE/cargo-test.log")
+
+stage "mutation check: the review's mutants of the core must each fail a test"
+python3 scripts/mutation-check.py | tee "$BPFSIG_CACHE/mutants.log" | grep -v '^  killed' || true
+grep -q '^mutants: [0-9]* killed, 0 survived$' "$BPFSIG_CACHE/mutants.log" || die "a mutant of the core survived the tests (log: $BPFSIG_CACHE/mutants.log)"
+totals[mutants]=$(sed -n 's/^mutants: //p' "$BPFSIG_CACHE/mutants.log")
 
 stage "fuzz smoke"
 bash scripts/fuzz.sh "${BPFSIG_FUZZ_SECONDS:-5}"
+totals[fuzz]="3 targets, 0 crashes"
 
 stage "kernel"
 bash scripts/fetch-kernel.sh
 bash scripts/build-kernel.sh
 
+stage "disassembler (host, patched tree)"
+bash scripts/disasm-test.sh | tee "$BPFSIG_CACHE/disasm.log"
+totals[disasm]="$(grep -c '^ok:' "$BPFSIG_CACHE/disasm.log") passed, 0 failed"
+
 stage "KUnit in QEMU"
-BPFSIG_KUNIT_REQUIRE=${BPFSIG_KUNIT_REQUIRE:-bpfsig_core,bpfsig_bpf} bash scripts/run-kunit.sh
+set +e
+BPFSIG_KUNIT_REQUIRE=${BPFSIG_KUNIT_REQUIRE:-bpfsig_core,bpfsig_bpf} bash scripts/run-kunit.sh |
+	tee "$BPFSIG_CACHE/kunit.summary"
+rc=${PIPESTATUS[0]}
+set -e
+totals[kunit]=$(sed -n 's/^kunit: \([0-9]* passed, [0-9]* failed, [0-9]* skipped\)$/\1/p' "$BPFSIG_CACHE/kunit.summary")
+((rc == 0)) || die "KUnit failed"
 
 stage "VM selftests"
+set +e
 bash scripts/run-selftests.sh
+rc=$?
+set -e
+totals[vm]=$(sed -n 's/^selftests: \(.*\)$/\1/p' "$BPFSIG_CACHE/selftests.log" | tail -1)
+((rc == 0)) || die "VM selftests failed"
 
 log "all tests passed in $(since "$t0") s"

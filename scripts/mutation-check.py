@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Mutations a security review expected the tests to miss: each is applied
+to a scratch copy of the repository, and `cargo test -p bpfsig-core` must
+fail. Prints one line per mutant; exits 1 if any survives.
+
+  scripts/mutation-check.py [NAME-FILTER]
+
+Run by the test command. Broader, slower: `cargo mutants -p bpfsig-core`.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+CORE = "rust/bpfsig-core/src/"
+
+# (name, file, text, replacement): each text must occur exactly once.
+MUTANTS = [
+    ("digest: skip the map state when imm == 0", CORE + "digest.rs",
+     "if state.step(&insn) && insn.imm != 0 {", "if insn.imm != 0 && state.step(&insn) {"),
+    ("btf: no type_off % 4 check", CORE + "btf.rs",
+     "if type_off % 4 != 0\n        || type_len", "if type_len"),
+    ("btf: no layout/string overlap check", CORE + "btf.rs",
+     "|| overlap(l, t)\n                || overlap(l, s)))", "|| overlap(l, t)))"),
+    ("btf: no first-string NUL check", CORE + "btf.rs",
+     "if strings.first() != Some(&0) || strings.last() != Some(&0) {",
+     "if strings.last() != Some(&0) {"),
+    ("btf: INFO_MASK widened (bits 16-19)", CORE + "btf.rs",
+     "const INFO_MASK: u32 = 0x9f00_ffff;", "const INFO_MASK: u32 = 0x9f0f_ffff;"),
+    ("btf: INFO_MASK widened (bit 29)", CORE + "btf.rs",
+     "const INFO_MASK: u32 = 0x9f00_ffff;", "const INFO_MASK: u32 = 0xbf00_ffff;"),
+    ("btf: extra_len of DECL_TAG 0", CORE + "btf.rs",
+     "Self::Int | Self::Var | Self::DeclTag => 4,", "Self::Int | Self::Var => 4,"),
+    ("btf: extra_len of VAR 0", CORE + "btf.rs",
+     "Self::Int | Self::Var | Self::DeclTag => 4,", "Self::Int | Self::DeclTag => 4,"),
+    ("btf: extra_len of INT 0", CORE + "btf.rs",
+     "Self::Int | Self::Var | Self::DeclTag => 4,", "Self::Var | Self::DeclTag => 4,"),
+    ("btf: extra_len of ARRAY 16", CORE + "btf.rs",
+     "Self::Array => 12,", "Self::Array => 16,"),
+    ("btf: extra_len of DATASEC 0", CORE + "btf.rs",
+     "Self::Struct | Self::Union | Self::Datasec | Self::Enum64 =>",
+     "Self::Struct | Self::Union | Self::Enum64 =>"),
+    ("btf: extra_len of ENUM64 vlen*8", CORE + "btf.rs",
+     "Self::Struct | Self::Union | Self::Datasec | Self::Enum64 => n.saturating_mul(12),\n"
+     "            Self::Enum | Self::FuncProto => n.saturating_mul(8),",
+     "Self::Struct | Self::Union | Self::Datasec => n.saturating_mul(12),\n"
+     "            Self::Enum | Self::Enum64 | Self::FuncProto => n.saturating_mul(8),"),
+    ("btf: extra_len of UNION 0", CORE + "btf.rs",
+     "Self::Struct | Self::Union | Self::Datasec | Self::Enum64 =>",
+     "Self::Struct | Self::Datasec | Self::Enum64 =>"),
+    ("btf: extra_len of FUNC_PROTO vlen*12", CORE + "btf.rs",
+     "Self::Enum | Self::FuncProto => n.saturating_mul(8),",
+     "Self::Enum => n.saturating_mul(8),\n            Self::FuncProto => n.saturating_mul(12),"),
+    ("proto: is_ret inverted", CORE + "proto.rs",
+     "return if is_ret {", "return if !is_ret {"),
+    ("proto: 5-argument bound off by one (>=)", CORE + "proto.rs",
+     "if usize::from(proto.vlen) > MAX_ARGS {", "if usize::from(proto.vlen) >= MAX_ARGS {"),
+    ("proto: 5-argument bound removed", CORE + "proto.rs",
+     "if usize::from(proto.vlen) > MAX_ARGS {", "if usize::from(proto.vlen) > usize::MAX - 1 {"),
+    ("resolve: no empty-name check", CORE + "resolve.rs",
+     "    if name.is_empty() {\n        return Err(bad_id);\n    }\n", ""),
+    ("metadata: zero hashes accepted", CORE + "metadata.rs",
+     "if hash.iter().all(|&b| b == 0) || map.sha.iter().all(|&b| b == 0) {", "if false {"),
+    ("metadata: no hook for a promoted loader", CORE + "metadata.rs",
+     "SigVerdict::Verified | SigVerdict::MetadataVerified => Ok(Decision::HookThenPromote),",
+     "SigVerdict::Verified => Ok(Decision::HookThenPromote),\n"
+     "        SigVerdict::MetadataVerified => Ok(Decision::UnsignedNoPromotion),"),
+]
+
+
+def main():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    flt = sys.argv[1] if len(sys.argv) > 1 else ""
+    env = dict(os.environ)
+    cache = env.get("BPFSIG_CACHE", os.path.expanduser("~/.cache/bpfsig"))
+    env["CARGO_TARGET_DIR"] = os.path.join(cache, "mutants-target")
+    scratch = tempfile.mkdtemp(prefix="bpfsig-mutants-")
+    try:
+        shutil.copytree(root, os.path.join(scratch, "repo"),
+                        ignore=shutil.ignore_patterns(".git", "target", "patches"))
+        repo = os.path.join(scratch, "repo")
+        survivors = 0
+        ran = 0
+        for name, path, old, new in MUTANTS:
+            if flt not in name:
+                continue
+            f = os.path.join(repo, path)
+            text = open(f).read()
+            if text.count(old) != 1:
+                print(f"mutant {name!r}: its text is not in {path} exactly once; update the list")
+                return 2
+            open(f, "w").write(text.replace(old, new))
+            r = subprocess.run(["cargo", "test", "-q", "-p", "bpfsig-core"], cwd=repo, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            open(f, "w").write(text)
+            ran += 1
+            if r.returncode == 0:
+                survivors += 1
+                print(f"  SURVIVED  {name}")
+            else:
+                print(f"  killed    {name}")
+        print(f"mutants: {ran - survivors} killed, {survivors} survived")
+        return 1 if survivors else 0
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
