@@ -6,12 +6,11 @@
 # is not exactly pristine + patches/: what is tested is what is shipped.
 . "$(dirname "$0")/lib.sh"
 
-FRAG=$BPFSIG_ROOT/qemu/bpfsig.config
 t0=$(date +%s)
 [ -d "$KSRC/.git" ] || die "no kernel tree at $KSRC (run scripts/fetch-kernel.sh)"
 mkdir -p "$KBUILD"
 tree_is_series || die "refusing to build: $KSRC is not pristine + patches/ (scripts/export-patches.sh exports your tree commits; scripts/fetch-kernel.sh re-applies the series)"
-log_file=$BPFSIG_CACHE/build.log
+log_file=$BPFSIG_CACHE/$(basename "$KBUILD").log
 
 # Every line of the fragment must survive olddefconfig; name the ones that did not.
 check_config() {
@@ -28,26 +27,26 @@ check_config() {
 				log "config: requested $l, got '$(grep -E "^(# )?${l%%=*}[= ]" "$KBUILD/.config" || echo "<absent>")'"; bad=1
 			fi ;;
 		esac
-	done < <(grep -E '^(CONFIG_|# CONFIG_)' "$FRAG")
+	done < <(grep -hE '^(CONFIG_|# CONFIG_)' "${FRAGMENTS[@]}")
 	return $bad
 }
 
-cfg_id=$( (cat "$FRAG"; git -C "$KSRC" rev-parse HEAD) | sha256sum | cut -c1-16)
+cfg_id=$( (cat "${FRAGMENTS[@]}"; git -C "$KSRC" rev-parse HEAD) | sha256sum | cut -c1-16)
 if [ ! -f "$KBUILD/.config" ] || [ "$(cat "$KBUILD/.bpfsig-config-id" 2>/dev/null)" != "$cfg_id" ]; then
-	log "configuring: tinyconfig + qemu/bpfsig.config"
+	log "configuring: tinyconfig + ${FRAGMENTS[*]#"$BPFSIG_ROOT/"}"
 	{
 		kmake tinyconfig &&
-			"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$KBUILD" "$KBUILD/.config" "$FRAG" &&
+			"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$KBUILD" "$KBUILD/.config" "${FRAGMENTS[@]}" &&
 			kmake olddefconfig
 	} >"$log_file" 2>&1 || { tail -20 "$log_file"; die "kernel configuration failed (log: $log_file)"; }
-	check_config || die "olddefconfig dropped options of qemu/bpfsig.config (see above)"
+	check_config || die "olddefconfig dropped options of the config fragments (see above)"
 	echo "$cfg_id" >"$KBUILD/.bpfsig-config-id"
 fi
 grep -q '^CONFIG_PAHOLE_VERSION=1[3-9][0-9]$' "$KBUILD/.config" ||
 	die "the build does not use pahole >= 1.30 ($(grep PAHOLE_VERSION "$KBUILD/.config")); KF_IMPLICIT_ARGS kfuncs would break"
 
 # Progress: build steps so far against the count of the last full build.
-est_file=$BPFSIG_CACHE/build-steps
+est_file=$KBUILD.steps
 est=$(cat "$est_file" 2>/dev/null || echo 3300)
 log "building bzImage (make -j$(nproc), log: $log_file)"
 kmake -j"$(nproc)" bzImage >"$log_file" 2>&1 &

@@ -9,7 +9,15 @@ export BPFSIG_ROOT BPFSIG_CACHE
 mkdir -p "$BPFSIG_CACHE"
 
 KSRC=$BPFSIG_CACHE/linux            # git tree: pristine import + patches
-KBUILD=${BPFSIG_KBUILD:-$BPFSIG_CACHE/build}  # out-of-tree build dir (BPFSIG_KBUILD: boot another one)
+# BPFSIG_DEBUG=1: the same series with KASAN, lockdep and friends
+# (qemu/debug.config), in a build directory of its own.
+if [ "${BPFSIG_DEBUG:-0}" = 1 ]; then
+	KBUILD=${BPFSIG_KBUILD:-$BPFSIG_CACHE/build-debug}
+	FRAGMENTS=("$BPFSIG_ROOT/qemu/bpfsig.config" "$BPFSIG_ROOT/qemu/debug.config")
+else
+	KBUILD=${BPFSIG_KBUILD:-$BPFSIG_CACHE/build}  # out-of-tree build dir (BPFSIG_KBUILD: boot another one)
+	FRAGMENTS=("$BPFSIG_ROOT/qemu/bpfsig.config")
+fi
 TOOLS=$BPFSIG_CACHE/tools           # pahole 1.30, bpftool, ...
 PAHOLE_WRAPPER=$TOOLS/pahole130/pahole
 RUST_LIB_SRC_DEB=/usr/src/rustc-1.96.0/library
@@ -116,6 +124,9 @@ tree_is_series() {
 		return 1
 	fi
 }
+
+# What in a kernel log means the run failed, whatever the tests said.
+KERNEL_REPORTS='WARNING:|BUG:|Oops|general protection fault|refcount_t:|KASAN:|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context'
 
 # Seconds since an epoch stamp, for the timings the scripts print.
 since() { echo $(($(date +%s) - $1)); }

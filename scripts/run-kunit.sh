@@ -8,7 +8,7 @@
 # it. BPFSIG_ACCEL=kvm tries it anyway.
 . "$(dirname "$0")/lib.sh"
 
-limit=${BPFSIG_KUNIT_TIMEOUT:-180}
+limit=${BPFSIG_KUNIT_TIMEOUT:-$([ "${BPFSIG_DEBUG:-0}" = 1 ] && echo 900 || echo 180)}
 img=$KBUILD/arch/x86/boot/bzImage
 [ -f "$img" ] || die "no kernel at $img (run scripts/build-kernel.sh)"
 out=$BPFSIG_CACHE/kunit
@@ -45,8 +45,8 @@ fail() {
 }
 grep -qE 'Kernel panic|BUG:|Oops:|general protection fault' "$console.txt" &&
 	! grep -q BPFSIG-INIT-REACHED "$console.txt" && fail "the kernel crashed during boot"
-grep -qE 'Kernel panic|BUG:|Oops:|general protection fault|WARNING:.*rust' "$console.txt" &&
-	fail "the kernel crashed or warned during the tests"
+grep -qE "Kernel panic|$KERNEL_REPORTS" "$console.txt" &&
+	fail "the kernel crashed, warned or reported a bug during the tests: $(grep -m1 -E "Kernel panic|$KERNEL_REPORTS" "$console.txt")"
 ((rc == 124 || rc == 137)) && fail "no complete results within ${limit}s (QEMU killed)"
 grep -q BPFSIG-INIT-REACHED "$console.txt" || fail "QEMU exited ($rc) before init ran"
 

@@ -15,7 +15,7 @@ command -v udevadm >/dev/null || die "udev is not installed; virtme-ng needs it"
 (cd "$BPFSIG_ROOT" && cargo build -q --release -p bpfsig-selftests) || die "building the selftests failed"
 bin=$CARGO_TARGET_DIR/release/bpfsig-selftest
 out=$BPFSIG_CACHE/selftests.log
-limit=${BPFSIG_VM_TIMEOUT:-300}
+limit=${BPFSIG_VM_TIMEOUT:-$([ "${BPFSIG_DEBUG:-0}" = 1 ] && echo 1500 || echo 300)}
 
 t0=$(date +%s)
 log "selftests in a VM (virtme-ng, TCG, limit ${limit}s)"
@@ -35,9 +35,8 @@ if ! grep -q '^selftests: ' "$out"; then
 	die "the VM ended (rc $rc) before the selftests reported"
 fi
 [ -s "$out.dmesg" ] || die "the VM printed no kernel log after the selftests"
-reports='WARNING:|BUG:|Oops|general protection fault|refcount_t:|KASAN:|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context'
-if grep -qE "$reports" "$out.dmesg"; then
-	grep -E -A12 "$reports" "$out.dmesg" | head -40 >&2
+if grep -qE "$KERNEL_REPORTS" "$out.dmesg"; then
+	grep -E -A12 "$KERNEL_REPORTS" "$out.dmesg" | head -40 >&2
 	die "the kernel reported a problem during the selftests (kernel log: $out.dmesg)"
 fi
 log "VM selftests done in $(since "$t0") s (rc $rc), kernel log clean"
