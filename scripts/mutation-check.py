@@ -61,6 +61,8 @@ MUTANTS = [
      "if usize::from(proto.vlen) > MAX_ARGS {", "if usize::from(proto.vlen) > usize::MAX - 1 {"),
     ("resolve: no empty-name check", CORE + "resolve.rs",
      "    if name.is_empty() {\n        return Err(bad_id);\n    }\n", ""),
+    ("resolve: no loader-kfunc check", CORE + "resolve.rs",
+     "    if !kernel.is_loader_kfunc(kid) {\n        return Err(ResolveError::NotLoaderKfunc { insn });\n    }\n", ""),
     ("metadata: zero hashes accepted", CORE + "metadata.rs",
      "if hash.iter().all(|&b| b == 0) || map.sha.iter().all(|&b| b == 0) {", "if false {"),
     ("metadata: no hook for a promoted loader", CORE + "metadata.rs",

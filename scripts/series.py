@@ -83,6 +83,11 @@ def check(root, patchdir):
     for tree, (p, _) in have.items():
         if tree not in want.values():
             errors.append(f"{tree}: added by {p} but no repository file is its source")
+    cover = os.path.join(patchdir, "0000-cover-letter.patch")
+    subject, _, body = open(os.path.join(root, "scripts/cover-letter.txt")).read().partition("\n")
+    text = open(cover).read() if os.path.exists(cover) else ""
+    if subject.strip() not in text or body.strip("\n") not in text:
+        errors.append("scripts/cover-letter.txt: differs from patches/0000-cover-letter.patch")
     for e in errors:
         print(f"series: {e}", file=sys.stderr)
     if errors:

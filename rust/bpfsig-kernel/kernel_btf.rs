@@ -90,4 +90,9 @@ impl KernelBtf for KernelTypes {
         let id = unsafe { bindings::btf_find_by_name_kind(self.btf, cname.as_ptr().cast(), kind) };
         u32::try_from(id).ok().filter(|&id| id > 0)
     }
+
+    fn is_loader_kfunc(&self, id: u32) -> bool {
+        // SAFETY: a lookup in a static BTF id set; any id is fine.
+        unsafe { bindings::bpf_loader_kfunc_id(id) }
+    }
 }

@@ -216,6 +216,10 @@ impl KernelBtf for Counting {
         self.lookups.set(self.lookups.get().saturating_add(1));
         self.vm.find_func(name)
     }
+
+    fn is_loader_kfunc(&self, id: u32) -> bool {
+        self.vm.is_loader_kfunc(id)
+    }
 }
 
 /// The loader BTF (SPEC §6) with `extra` more FUNCs of the same name and
@@ -353,10 +357,11 @@ mod tests {
         let widened = loader_btf_variant(None, true);
         let (rc, _) = resolve_one(call(f, 0), Some(&widened))?;
         assert_eq!(rc, EINVAL.to_errno());
-        // A real vmlinux function with another prototype is a mismatch too.
+        // A real vmlinux function that is not a loader kfunc may not be
+        // named, whatever its prototype.
         let other = loader_btf_variant(Some(b"bpf_prog_calc_tag\0\0\0\0\0\0\0\0\0"), false);
         let (rc, _) = resolve_one(call(f, 0), Some(&other))?;
-        assert_eq!(rc, EINVAL.to_errno());
+        assert_eq!(rc, EACCES.to_errno());
         Ok(())
     }
 

@@ -9,7 +9,7 @@ use crate::{
     kernel_btf::KernelTypes,
     resolve::{self, KernelBtf, ResolveError},
 };
-use kernel::{alloc::flags::GFP_KERNEL, bindings, prelude::*, str::CStr};
+use kernel::{alloc::flags::GFP_KERNEL_ACCOUNT, bindings, prelude::*, str::CStr};
 
 /// A failed resolution: the errno, the instruction at fault and the reason
 /// for the verifier log.
@@ -33,6 +33,7 @@ fn reason(e: &ResolveError) -> &'static CStr {
         ResolveError::BadProgBtf { .. } => c"the program's BTF is malformed",
         ResolveError::UnknownName { .. } => c"the kernel has no function of that name",
         ResolveError::ProtoMismatch { .. } => c"the prototype differs from the kernel's",
+        ResolveError::NotLoaderKfunc { .. } => c"the kernel function is not a loader kfunc",
         ResolveError::TooManyCalls { .. } => c"more calls than expected",
     }
 }
@@ -60,7 +61,7 @@ where
     let vmlinux = vmlinux.ok_or_else(|| Failure::at0(EINVAL, c"no vmlinux BTF"))?;
     let mut scratch = KVVec::new();
     scratch
-        .extend_with(calls, (0u32, 0u32), GFP_KERNEL)
+        .extend_with(calls, (0u32, 0u32), GFP_KERNEL_ACCOUNT)
         .map_err(|_| Failure::at0(ENOMEM, c"out of memory"))?;
     resolve::resolve_prog_btf_calls(&mut prog, prog_btf, vmlinux, &mut scratch).map_err(|e| {
         Failure {

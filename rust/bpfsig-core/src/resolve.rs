@@ -10,7 +10,7 @@
 //! "is this a kfunc for this program type" decision stays where it is.
 
 use crate::btf::{BtfError, TypeTable};
-use crate::errno::{EINVAL, ENOENT};
+use crate::errno::{EACCES, EINVAL, ENOENT};
 use crate::insn::{Insn, Insns, InsnsMut, BPF_PSEUDO_KFUNC_CALL};
 use crate::proto::{func_proto, ProtoError};
 
@@ -18,6 +18,11 @@ use crate::proto::{func_proto, ProtoError};
 pub trait KernelBtf: TypeTable {
     /// The id of the `BTF_KIND_FUNC` with this name, if any.
     fn find_func(&self, name: &[u8]) -> Option<u32>;
+
+    /// Whether the FUNC `id` may be called by name through program BTF: a
+    /// loader kfunc. Program BTF is not covered by the digest and may be
+    /// signed by any key, so a name must not reach any other kfunc.
+    fn is_loader_kfunc(&self, id: u32) -> bool;
 }
 
 /// Why a program's calls cannot be resolved. Each names the instruction, for
@@ -58,6 +63,11 @@ pub enum ResolveError {
         /// Instruction index.
         insn: usize,
     },
+    /// The name is a vmlinux function that is not a loader kfunc.
+    NotLoaderKfunc {
+        /// Instruction index.
+        insn: usize,
+    },
     /// More calls than the caller's scratch space has slots for.
     TooManyCalls {
         /// Instruction index.
@@ -70,6 +80,7 @@ impl ResolveError {
     pub const fn to_errno(self) -> i32 {
         match self {
             Self::UnknownName { .. } => -ENOENT,
+            Self::NotLoaderKfunc { .. } => -EACCES,
             _ => -EINVAL,
         }
     }
@@ -83,6 +94,7 @@ impl ResolveError {
             | Self::BadProgBtf { insn, .. }
             | Self::UnknownName { insn }
             | Self::ProtoMismatch { insn }
+            | Self::NotLoaderKfunc { insn }
             | Self::TooManyCalls { insn } => insn,
         }
     }
@@ -127,6 +139,9 @@ where
     // vmlinux ids fit in imm (BTF_MAX_TYPE); anything else is no kfunc.
     if i32::try_from(kid).is_err() {
         return Err(ResolveError::UnknownName { insn });
+    }
+    if !kernel.is_loader_kfunc(kid) {
+        return Err(ResolveError::NotLoaderKfunc { insn });
     }
     let have = func_proto(kernel, kid).map_err(|_| ResolveError::ProtoMismatch { insn })?;
     if !want.compatible_with(&have) {

@@ -164,11 +164,36 @@ fn unknown_name_is_enoent() {
 
 #[test]
 fn prototype_mismatch_is_einval() {
-    for name in ["wide_size", "two_args", "returns_ptr", "scalar_for_ptr"] {
-        let (pbtf, fid) = prog_btf_for(name);
+    // The loader kfunc's name, with the prototypes of the stand-in
+    // vmlinux's other FUNCs: a wider size, too few arguments, a pointer
+    // returned, a scalar for a pointer.
+    type Shape = fn(&mut BtfBuilder, u32, u32, u32, u32) -> u32;
+    let shapes: [(&str, Shape); 4] = [
+        ("wide_size", |b, int, v, _u32, u64_| {
+            b.proto(int, &[("map", v), ("hash", v), ("hash__sz", u64_)])
+        }),
+        ("two_args", |b, int, v, _, _| {
+            b.proto(int, &[("map", v), ("hash", v)])
+        }),
+        ("returns_ptr", |b, _, v, u32_, _| {
+            b.proto(v, &[("map", v), ("hash", v), ("hash__sz", u32_)])
+        }),
+        ("scalar_for_ptr", |b, int, v, u32_, u64_| {
+            b.proto(int, &[("map", v), ("hash", u64_), ("hash__sz", u32_)])
+        }),
+    ];
+    for (what, shape) in shapes {
+        let mut b = BtfBuilder::new();
+        let int = b.int("int", 4, true);
+        let u32_ = b.int("u32", 4, false);
+        let u64_ = b.int("u64", 8, false);
+        let v = b.ptr(0);
+        let proto = shape(&mut b, int, v, u32_, u64_);
+        let fid = b.func("bpf_loader_verify_metadata", proto);
+        let pbtf = b.finish();
         let mut p = prog(&[call(fid as i32, 0)]);
         let e = run(&mut p, Some(&pbtf)).unwrap_err();
-        assert_eq!(e, ResolveError::ProtoMismatch { insn: 1 }, "{name}");
+        assert_eq!(e, ResolveError::ProtoMismatch { insn: 1 }, "{what}");
         assert_eq!(e.to_errno(), -22);
     }
     // A program-side prototype BPF cannot call (struct by value) is a mismatch too.
@@ -279,5 +304,19 @@ fn too_little_scratch_is_einval_and_rewrites_nothing() {
     .unwrap_err();
     assert_eq!(e, ResolveError::TooManyCalls { insn: 3 });
     assert_eq!(e.to_errno(), -22);
+    assert_eq!(p, before);
+}
+
+/// Only loader kfuncs may be named through program BTF: a vmlinux FUNC with
+/// the loader's exact prototype that is not one is -EACCES, and nothing is
+/// rewritten.
+#[test]
+fn only_loader_kfuncs_may_be_named() {
+    let (pbtf, fid) = prog_btf_for("same_shape");
+    let mut p = prog(&[call(fid as i32, 0)]);
+    let before = p.clone();
+    let e = run(&mut p, Some(&pbtf)).unwrap_err();
+    assert_eq!(e, ResolveError::NotLoaderKfunc { insn: 1 });
+    assert_eq!(e.to_errno(), -13);
     assert_eq!(p, before);
 }

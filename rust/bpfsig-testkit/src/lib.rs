@@ -165,6 +165,8 @@ pub fn fake_vmlinux_btf() -> (Vec<u8>, u32) {
     b.func("returns_ptr", p4);
     let p5 = b.proto(int, &[("map", pmap), ("hash", u64_), ("hash__sz", u32_)]);
     b.func("scalar_for_ptr", p5);
+    // The loader's prototype exactly, but not a loader kfunc.
+    b.func("same_shape", p);
     (b.finish(), f)
 }
 

@@ -10,5 +10,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let prog = &data[..data.len() / 8 * 8];
     let insns = Insns::new(prog).unwrap();
-    assert_eq!(prog_digest(&insns, sha2::Sha256::default()), bpfsig_testkit::naive_digest(prog));
+    assert_eq!(
+        prog_digest(&insns, sha2::Sha256::default()),
+        bpfsig_testkit::naive_digest(prog)
+    );
 });

@@ -27,13 +27,23 @@ impl KernelBtf for Kernel<'_> {
     fn find_func(&self, name: &[u8]) -> Option<u32> {
         self.0
             .types()
-            .find(|(_, t)| t.kind == Kind::Func && self.0.name_by_offset(t.name_off).ok() == Some(name))
+            .find(|(_, t)| {
+                t.kind == Kind::Func && self.0.name_by_offset(t.name_off).ok() == Some(name)
+            })
             .map(|(id, _)| id)
+    }
+    fn is_loader_kfunc(&self, id: u32) -> bool {
+        self.0
+            .type_by_id(id)
+            .and_then(|t| self.0.name_by_offset(t.name_off))
+            .is_ok_and(|n| n == b"bpf_loader_verify_metadata")
     }
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&n, rest)) = data.split_first() else { return };
+    let Some((&n, rest)) = data.split_first() else {
+        return;
+    };
     let len = usize::from(n % 32) * 8;
     if rest.len() < len {
         return;
@@ -48,12 +58,24 @@ fuzz_target!(|data: &[u8]| {
     let mut pidx = vec![0u32; index_len(btf_bytes).unwrap_or(0)];
     let pbtf = Btf::parse(btf_bytes, &mut pidx).ok();
 
-    let calls = Insns::new(&before).unwrap().iter().filter(|i| i.is_prog_btf_kfunc_call()).count();
+    let calls = Insns::new(&before)
+        .unwrap()
+        .iter()
+        .filter(|i| i.is_prog_btf_kfunc_call())
+        .count();
     let mut scratch = bpfsig_testkit::call_slots(&prog);
-    match resolve_prog_btf_calls(&mut InsnsMut::new(&mut prog).unwrap(), pbtf.as_ref(), &kernel, &mut scratch) {
+    match resolve_prog_btf_calls(
+        &mut InsnsMut::new(&mut prog).unwrap(),
+        pbtf.as_ref(),
+        &kernel,
+        &mut scratch,
+    ) {
         Ok(k) => {
             assert_eq!(k, calls);
-            assert!(Insns::new(&prog).unwrap().iter().all(|i| !i.is_prog_btf_kfunc_call()));
+            assert!(Insns::new(&prog)
+                .unwrap()
+                .iter()
+                .all(|i| !i.is_prog_btf_kfunc_call()));
         }
         Err(e) => {
             assert_eq!(prog, before);

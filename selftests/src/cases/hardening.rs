@@ -19,6 +19,10 @@ pub const CASES: &[crate::Case] = &[
     ("lsm_deny_with_enokey_names_this_prog", lsm_deny_enokey),
     ("name_of_a_non_kfunc_is_eacces", non_kfunc_name),
     (
+        "self_signed_btf_naming_another_kfunc_is_eacces",
+        self_signed_other_kfunc,
+    ),
+    (
         "kfunc_from_a_socket_filter_is_eacces",
         kfunc_wrong_prog_type,
     ),
@@ -115,8 +119,8 @@ fn lsm_deny_enokey(ctx: &mut Ctx) -> Outcome {
     Outcome::Pass
 }
 
-/// A name vmlinux has, with a fitting prototype, that is not a kfunc for
-/// SYSCALL programs: the existing kfunc check refuses it.
+/// A name vmlinux has, with a fitting prototype, that is not a loader
+/// kfunc (not a kfunc at all): the resolver refuses it.
 fn non_kfunc_name(ctx: &mut Ctx) -> Outcome {
     let r = match go(
         ctx,
@@ -131,7 +135,25 @@ fn non_kfunc_name(ctx: &mut Ctx) -> Outcome {
         Ok(r) => r,
         Err(o) => return o,
     };
-    load_failed(&r, EACCES, "is not allowed")
+    load_failed(&r, EACCES, "not a loader kfunc")
+}
+
+/// Review finding: "signed over its BTF" includes a key the caller put in
+/// its own keyring. The loader's instructions with a self-signed BTF naming
+/// another kfunc of the same shape (bpf_strncasecmp, allowed for every
+/// program type) must not get the loader's exclusive map, nor call it.
+fn self_signed_other_kfunc(ctx: &mut Ctx) -> Outcome {
+    match go(
+        ctx,
+        Scenario {
+            func_name: "bpf_strncasecmp",
+            len_size: 8,
+            ..Scenario::default()
+        },
+    ) {
+        Ok(r) => load_failed(&r, EACCES, "not a loader kfunc"),
+        Err(o) => o,
+    }
 }
 
 fn vmlinux_kfunc_id() -> Result<i32, Outcome> {

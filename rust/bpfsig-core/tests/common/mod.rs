@@ -30,6 +30,14 @@ impl KernelBtf for FakeKernel<'_> {
             })
             .map(|(id, _)| id)
     }
+
+    /// The stand-in's loader kfunc set: the FUNC of the loader's kfunc name.
+    fn is_loader_kfunc(&self, id: u32) -> bool {
+        self.btf
+            .type_by_id(id)
+            .and_then(|t| self.btf.name_by_offset(t.name_off))
+            .is_ok_and(|n| n == b"bpf_loader_verify_metadata")
+    }
 }
 
 pub use bpfsig_testkit::fake_vmlinux_btf as vmlinux;
