@@ -12,7 +12,15 @@ mkdir -p "$KBUILD"
 tree_is_series || die "refusing to build: $KSRC is not pristine + patches/ (scripts/export-patches.sh exports your tree commits; scripts/fetch-kernel.sh re-applies the series)"
 log_file=$BPFSIG_CACHE/$(basename "$KBUILD").log
 
-# Every line of the fragment must survive olddefconfig; name the ones that did not.
+# The fragments' lines, a later fragment's line for a symbol replacing an
+# earlier one (as merge_config.sh does).
+effective_fragment() {
+	grep -hE '^(CONFIG_|# CONFIG_)' "${FRAGMENTS[@]}" |
+		awk '{ s = $1 == "#" ? $2 : substr($0, 1, index($0, "=") - 1); if (!(s in v)) o[n++] = s; v[s] = $0 }
+		     END { for (i = 0; i < n; i++) print v[o[i]] }'
+}
+
+# Every line of the fragments must survive olddefconfig; name the ones that did not.
 check_config() {
 	local bad=0 l s
 	while read -r l; do
@@ -27,7 +35,7 @@ check_config() {
 				log "config: requested $l, got '$(grep -E "^(# )?${l%%=*}[= ]" "$KBUILD/.config" || echo "<absent>")'"; bad=1
 			fi ;;
 		esac
-	done < <(grep -hE '^(CONFIG_|# CONFIG_)' "${FRAGMENTS[@]}")
+	done < <(effective_fragment)
 	return $bad
 }
 

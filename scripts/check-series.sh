@@ -58,7 +58,7 @@ configure() {
 	KBUILD=$dir kmake "$base" >/dev/null
 	"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$dir" "$dir/.config" "$@" >/dev/null
 	KBUILD=$dir kmake olddefconfig >/dev/null
-	grep -hE '^CONFIG_' "${@: -1}" | while read -r l; do
+	{ grep -hE '^CONFIG_' "${@: -1}" || true; } | while read -r l; do
 		grep -qxF "$l" "$dir/.config" || echo "$l"
 	done
 }
@@ -72,7 +72,8 @@ if [[ " ${want[*]} " == *" steps "* ]]; then
 		git -C "$WT" am -q --keep-cr "$p" >/dev/null || die "$(basename "$p") does not apply"
 		# The project's config at this step: options of later patches
 		# (CONFIG_BPFSIG before patch 5) do not exist yet.
-		lost=$(configure "$dir" tinyconfig "$BPFSIG_ROOT/qemu/bpfsig.config" | grep -v '^CONFIG_BPFSIG' || true)
+		lost=$(configure "$dir" tinyconfig "$BPFSIG_ROOT/qemu/bpfsig.config")
+		grep -q '^config BPFSIG$' "$WT/kernel/bpf/Kconfig" || lost=$(grep -v '^CONFIG_BPFSIG' <<<"$lost" || true)
 		[ -z "$lost" ] || die "the project's config did not survive olddefconfig at $(basename "$p"): $lost"
 		build "step $(basename "$p" .patch)" "$dir"
 	done
