@@ -164,6 +164,19 @@ fn vmlinux_kfunc_id() -> Result<i32, Outcome> {
         .ok_or_else(|| Outcome::Fail("no bpf_loader_verify_metadata in vmlinux BTF".into()))
 }
 
+/// A load that must fail with `errno`, its verifier log containing `log_has`.
+fn refused(l: &Load<'_>, errno: i32, log_has: &str, what: &str) -> Outcome {
+    match bpf::prog_load(l) {
+        Ok(_) => Outcome::Fail(format!("{what} loaded")),
+        Err((e, log)) => {
+            let e = bpf::errno(&e);
+            check!(e == errno, "errno {e}, expected {errno}\n{log}");
+            check!(log.contains(log_has), "log lacks {log_has:?}:\n{log}");
+            Outcome::Pass
+        }
+    }
+}
+
 /// The kfunc is registered for SYSCALL programs only.
 fn kfunc_wrong_prog_type(_: &mut Ctx) -> Outcome {
     let id = match vmlinux_kfunc_id() {
@@ -171,48 +184,26 @@ fn kfunc_wrong_prog_type(_: &mut Ctx) -> Outcome {
         Err(o) => return o,
     };
     let insns = [ins(0x85, 0, 2, 0, id), mov_imm(0, 0), exit()].concat();
-    match bpf::prog_load(&Load {
+    let load = Load {
         prog_type: bpf::BPF_PROG_TYPE_SOCKET_FILTER,
         insns: &insns,
         name: "bpfsig_sockf",
         ..Load::default()
-    }) {
-        Ok(_) => Outcome::Fail("a socket filter loaded calling the kfunc".into()),
-        Err((e, log)) => {
-            check!(
-                bpf::errno(&e) == EACCES,
-                "errno {}, expected {EACCES}\n{log}",
-                bpf::errno(&e)
-            );
-            Outcome::Pass
-        }
-    }
+    };
+    refused(&load, EACCES, "", "a socket filter calling the kfunc")
 }
 
 /// src_reg 4 is not a call kind: reserved, as before the series.
 fn src_reg_4(_: &mut Ctx) -> Outcome {
     let insns = [ins(0x85, 0, 4, 0, 1), mov_imm(0, 0), exit()].concat();
-    match bpf::prog_load(&Load {
+    let load = Load {
         prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
         prog_flags: bpf::BPF_F_SLEEPABLE,
         insns: &insns,
         name: "bpfsig_src4",
         ..Load::default()
-    }) {
-        Ok(_) => Outcome::Fail("a call with src_reg 4 loaded".into()),
-        Err((e, log)) => {
-            check!(
-                bpf::errno(&e) == EINVAL,
-                "errno {}, expected {EINVAL}\n{log}",
-                bpf::errno(&e)
-            );
-            check!(
-                log.contains("reserved"),
-                "log does not say reserved:\n{log}"
-            );
-            Outcome::Pass
-        }
-    }
+    };
+    refused(&load, EINVAL, "reserved", "a call with src_reg 4")
 }
 
 /// SPEC §2: a kernel BTF (vmlinux, id 1) is not a program's BTF.
@@ -222,24 +213,15 @@ fn kernel_btf_fd(_: &mut Ctx) -> Outcome {
         Err(e) => return Outcome::Fail(format!("BTF_GET_FD_BY_ID(1): {e}")),
     };
     let insns = [mov_imm(0, 0), exit()].concat();
-    match bpf::prog_load(&Load {
+    let load = Load {
         prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
         prog_flags: bpf::BPF_F_SLEEPABLE,
         insns: &insns,
         btf: Some(&vmlinux),
         name: "bpfsig_kbtf",
         ..Load::default()
-    }) {
-        Ok(_) => Outcome::Fail("loaded with vmlinux BTF as program BTF".into()),
-        Err((e, log)) => {
-            check!(
-                bpf::errno(&e) == EACCES,
-                "errno {}, expected {EACCES}\n{log}",
-                bpf::errno(&e)
-            );
-            Outcome::Pass
-        }
-    }
+    };
+    refused(&load, EACCES, "", "a program with vmlinux BTF as its BTF")
 }
 
 /// SPEC §2: with prog_btf_fd the signed bytes are insns || BTF, so a
