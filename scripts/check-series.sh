@@ -91,8 +91,11 @@ if [[ " ${want[*]} " == *" configs "* ]]; then
 	printf '# CONFIG_BPFSIG is not set\n' >"$frag/bpfsig-n"
 	printf '# CONFIG_SECURITY is not set\n' >"$frag/security-n"
 	printf '# CONFIG_RUST is not set\n' >"$frag/rust-n"
-	printf 'CONFIG_RUST=y\n' >"$frag/rust-y"
-	for v in bpfsig-n security-n rust-n; do
+	# allnoconfig answers "64-bit kernel" with n too; Rust needs x86_64.
+	printf 'CONFIG_64BIT=y\nCONFIG_RUST=y\n' >"$frag/rust-y"
+	variants=(bpfsig-n security-n rust-n)
+	[ -n "${BPFSIG_CHECK_VARIANTS+x}" ] && read -r -a variants <<<"$BPFSIG_CHECK_VARIANTS"
+	for v in "${variants[@]}"; do
 		dir=$CHECK/build-$v
 		configure "$dir" tinyconfig "$BPFSIG_ROOT/qemu/bpfsig.config" "$frag/$v" >/dev/null
 		# A "# CONFIG_X is not set" line: X must be off.
@@ -102,8 +105,8 @@ if [[ " ${want[*]} " == *" configs "* ]]; then
 	done
 	dir=$CHECK/build-allnoconfig-rust
 	lost=$(configure "$dir" allnoconfig "$frag/rust-y")
-	[ -z "$lost" ] || die "allnoconfig + CONFIG_RUST=y: $lost did not survive olddefconfig"
-	build "config: allnoconfig + RUST=y" "$dir"
+	[ -z "$lost" ] || die "allnoconfig + 64BIT + RUST: $lost did not survive olddefconfig"
+	build "config: allnoconfig + 64BIT=y RUST=y" "$dir"
 fi
 
 log "check-series in $(since "$t0") s:"
