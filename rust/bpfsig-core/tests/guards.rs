@@ -13,13 +13,13 @@
 
 use bpfsig_core::btf::{index_len, Btf, BtfError, Kind, TypeTable};
 use bpfsig_core::digest::prog_digest;
-use bpfsig_core::insn::{Insns, InsnsMut, BPF_PSEUDO_KFUNC_CALL_PROG_BTF, JMP_CALL};
+use bpfsig_core::insn::{Insns, BPF_PSEUDO_KFUNC_CALL_PROG_BTF, JMP_CALL};
 use bpfsig_core::proto::{func_proto, ArgKind, ProtoError};
-use bpfsig_core::resolve::{resolve_prog_btf_calls, ResolveError};
+use bpfsig_core::resolve::ResolveError;
 use bpfsig_testkit::{insn, kind, loader_btf, naive_digest, BtfBuilder};
 
 mod common;
-use common::{vmlinux, FakeKernel, HostSha};
+use common::HostSha;
 
 fn parse(data: &[u8]) -> Result<u32, BtfError> {
     let n = index_len(data)?;
@@ -214,24 +214,10 @@ fn unnamed_func_is_a_bad_id() {
     let p = b.proto(int, &[("map", v), ("hash", v), ("hash__sz", u32_)]);
     let f = b.func("", p);
     let pdata = b.finish();
-    let mut pidx = vec![0u32; index_len(&pdata).unwrap()];
-    let pb = Btf::parse(&pdata, &mut pidx).unwrap();
-    let (kdata, _) = vmlinux();
-    let mut kidx = vec![0u32; index_len(&kdata).unwrap()];
-    let kernel = FakeKernel {
-        btf: Btf::parse(&kdata, &mut kidx).unwrap(),
-        lookups: 0.into(),
-    };
     let mut p = insn(JMP_CALL, 0, BPF_PSEUDO_KFUNC_CALL_PROG_BTF, 0, f as i32).to_vec();
     p.extend_from_slice(&insn(0x95, 0, 0, 0, 0));
-    let mut scratch = bpfsig_testkit::call_slots(&p);
-    let e = resolve_prog_btf_calls(
-        &mut InsnsMut::new(&mut p).unwrap(),
-        Some(&pb),
-        &kernel,
-        &mut scratch,
-    )
-    .unwrap_err();
+    let (r, lookups) = common::resolve(&mut p, Some(&pdata), None);
+    let e = r.unwrap_err();
     assert_eq!(
         e,
         ResolveError::BadId {
@@ -239,5 +225,5 @@ fn unnamed_func_is_a_bad_id() {
             id: f as i32
         }
     );
-    assert_eq!(kernel.lookups.get(), 0);
+    assert_eq!(lookups, 0);
 }

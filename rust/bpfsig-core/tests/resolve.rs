@@ -45,21 +45,7 @@ fn prog(calls: &[[u8; 8]]) -> Vec<u8> {
 }
 
 fn run(p: &mut [u8], prog_btf: Option<&[u8]>) -> Result<usize, ResolveError> {
-    let (kdata, _) = vmlinux();
-    let mut kidx = vec![0u32; index_len(&kdata).unwrap()];
-    let kernel = FakeKernel {
-        btf: Btf::parse(&kdata, &mut kidx).unwrap(),
-        lookups: 0.into(),
-    };
-    let mut pidx = vec![0u32; prog_btf.map_or(0, |d| index_len(d).unwrap())];
-    let pbtf = prog_btf.map(|d| Btf::parse(d, &mut pidx).unwrap());
-    let mut scratch = bpfsig_testkit::call_slots(&*p);
-    resolve_prog_btf_calls(
-        &mut InsnsMut::new(p).unwrap(),
-        pbtf.as_ref(),
-        &kernel,
-        &mut scratch,
-    )
+    common::resolve(p, prog_btf, None).0
 }
 
 #[test]
@@ -286,22 +272,7 @@ fn too_little_scratch_is_einval_and_rewrites_nothing() {
     let (pbtf, fid) = loader_btf();
     let mut p = prog(&[call(fid as i32, 0); 3]);
     let before = p.clone();
-    let (kdata, _) = vmlinux();
-    let mut kidx = vec![0u32; index_len(&kdata).unwrap()];
-    let kernel = FakeKernel {
-        btf: Btf::parse(&kdata, &mut kidx).unwrap(),
-        lookups: 0.into(),
-    };
-    let mut pidx = vec![0u32; index_len(&pbtf).unwrap()];
-    let pb = Btf::parse(&pbtf, &mut pidx).unwrap();
-    let mut scratch = vec![(0, 0); 2];
-    let e = resolve_prog_btf_calls(
-        &mut InsnsMut::new(&mut p).unwrap(),
-        Some(&pb),
-        &kernel,
-        &mut scratch,
-    )
-    .unwrap_err();
+    let e = common::resolve(&mut p, Some(&pbtf), Some(2)).0.unwrap_err();
     assert_eq!(e, ResolveError::TooManyCalls { insn: 3 });
     assert_eq!(e.to_errno(), -22);
     assert_eq!(p, before);

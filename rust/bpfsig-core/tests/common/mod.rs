@@ -54,3 +54,32 @@ impl bpfsig_core::sha256::Sha256 for HostSha {
         sha2::Digest::finalize(self.0).into()
     }
 }
+
+/// Resolves `p`'s PROG_BTF calls with `prog_btf` (raw) against the stand-in
+/// vmlinux, with `slots` scratch slots (default: one per call); returns the
+/// result and how many vmlinux lookups it made.
+pub fn resolve(
+    p: &mut [u8],
+    prog_btf: Option<&[u8]>,
+    slots: Option<usize>,
+) -> (Result<usize, bpfsig_core::resolve::ResolveError>, usize) {
+    let (kdata, _) = vmlinux();
+    let mut kidx = vec![0u32; bpfsig_core::btf::index_len(&kdata).unwrap()];
+    let kernel = FakeKernel {
+        btf: Btf::parse(&kdata, &mut kidx).unwrap(),
+        lookups: 0.into(),
+    };
+    let mut pidx = vec![0u32; prog_btf.map_or(0, |d| bpfsig_core::btf::index_len(d).unwrap())];
+    let pbtf = prog_btf.map(|d| Btf::parse(d, &mut pidx).unwrap());
+    let mut scratch = match slots {
+        Some(n) => vec![(0, 0); n],
+        None => bpfsig_testkit::call_slots(p),
+    };
+    let r = bpfsig_core::resolve::resolve_prog_btf_calls(
+        &mut bpfsig_core::insn::InsnsMut::new(p).unwrap(),
+        pbtf.as_ref(),
+        &kernel,
+        &mut scratch,
+    );
+    (r, kernel.lookups.get())
+}
