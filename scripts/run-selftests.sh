@@ -14,6 +14,8 @@ command -v udevadm >/dev/null || die "udev is not installed; virtme-ng needs it"
 
 (cd "$BPFSIG_ROOT" && cargo build -q --release -p bpfsig-selftests) || die "building the selftests failed"
 bin=$CARGO_TARGET_DIR/release/bpfsig-selftest
+skel=$BPFSIG_CACHE/skel
+[ -x "$skel/bin/maps" ] || die "no light skeletons in $skel (run scripts/build-skels.sh)"
 out=$BPFSIG_CACHE/selftests.log
 limit=${BPFSIG_VM_TIMEOUT:-$([ "${BPFSIG_DEBUG:-0}" = 1 ] && echo 1500 || echo 300)}
 
@@ -24,7 +26,7 @@ set +e
 # After the cases, the VM prints its kernel log behind a marker line.
 marker="--- bpfsig: kernel log ---"
 timeout -k 10 "$limit" "$VNG" --run "$KBUILD" --disable-kvm --force-9p --memory 1G --cpus 2 \
-	--user root -- sh -c '"$0" "$@"; rc=$?; echo "'"$marker"'"; dmesg; exit $rc' "$bin" "$@" \
+	--user root -- env BPFSIG_SKEL_DIR="$skel" sh -c '"$0" "$@"; rc=$?; echo "'"$marker"'"; dmesg; exit $rc' "$bin" "$@" \
 	</dev/null 2>"$out.stderr" | tee "$out" | sed "/^$marker\$/,\$d"
 rc=${PIPESTATUS[0]}
 set -e

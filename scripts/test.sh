@@ -6,7 +6,9 @@
 #   3. kernel: fetch 7.2, apply patches/, build (cache: ~/.cache/bpfsig)
 #   4. the patched tree's disassembler on loader calls (host)
 #   5. KUnit in QEMU (bpfsig_core and bpfsig_bpf must run and pass)
-#   6. VM selftests under virtme-ng
+#   6. userspace: libbpf and bpftool from the patched tree, signed light
+#      skeletons of real BPF programs (reproducible), 7.2's test_progs tests
+#   7. VM selftests under virtme-ng (syscall-level cases and the skeletons)
 # Exits non-zero at the first failing stage; the last line always gives the
 # totals per layer so far.
 . "$(dirname "$0")/lib.sh"
@@ -19,7 +21,7 @@ cd "$BPFSIG_ROOT"
 declare -A totals
 totals_line() {
 	local l out=""
-	for l in host mutants fuzz disasm kunit vm; do
+	for l in host mutants fuzz disasm repro kunit vm; do
 		[ -n "${totals[$l]:-}" ] && out+="${out:+; }$l ${totals[$l]}"
 	done
 	log "totals: ${out:-no layer ran} ($(since "$t0") s)"
@@ -68,6 +70,11 @@ bash scripts/build-kernel.sh
 stage "disassembler (host, patched tree)"
 bash scripts/disasm-test.sh | tee "$BPFSIG_CACHE/disasm.log"
 totals[disasm]="$(grep -c '^ok:' "$BPFSIG_CACHE/disasm.log") passed, 0 failed"
+
+stage "userspace: bpftool gen skeleton -L -S of real BPF programs"
+bash scripts/build-skels.sh --repro
+totals[repro]="3 signed skeletons byte-identical"
+bash scripts/build-skels.sh
 
 stage "KUnit in QEMU"
 set +e

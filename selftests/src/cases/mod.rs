@@ -72,6 +72,7 @@ mod hardening;
 mod kernel;
 mod loader;
 mod rewrites;
+mod skel;
 
 pub fn all() -> Vec<crate::Case> {
     let mut v = Vec::new();
@@ -79,5 +80,6 @@ pub fn all() -> Vec<crate::Case> {
     v.extend_from_slice(loader::CASES);
     v.extend_from_slice(rewrites::CASES);
     v.extend_from_slice(hardening::CASES);
+    v.extend_from_slice(skel::CASES);
     v
 }

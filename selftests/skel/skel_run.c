@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Load one light skeleton, generated and signed by bpftool, on a bpfsig
+ * kernel and check what it did. Built once per skeleton header by
+ * scripts/build-skels.sh:
+ *
+ *   -DSKEL=<name>	the skeleton's object name (counter, maps, lsm)
+ *   -DSKEL_HDR="..."	its header
+ *   -DEXPECT_ERR=<e>	the load must fail with -e (a tampered header)
+ *   -DEXPECT_VERDICT=<v>	the loader's verdict after a good load
+ *
+ * Usage: skel_run <certificate.der>. The certificate goes into a keyring of
+ * its own, which the skeleton's loader names as its keyring. Prints one line
+ * per check and exits non-zero if any failed.
+ *
+ * The generated code is used as is. To see the loader program, whose fd
+ * bpf_load_and_run() closes before returning, close() is wrapped while the
+ * header is compiled: the wrapper reads the loader's fdinfo first.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/bpf.h>
+#include <linux/keyctl.h>
+
+#define BPF_SIG_VERIFIED 1
+#define BPF_SIG_METADATA_VERIFIED 2
+
+#define CONCAT_(a, b) a##b
+#define CONCAT(a, b) CONCAT_(a, b)
+#define SKEL_FN(f) CONCAT(SKEL, f)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static int failures;
+static char vlog[1 << 16];
+
+static void check(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s - ", cond ? "ok" : "not ok");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	if (!cond)
+		failures++;
+}
+
+/* The fdinfo line "key:\t<value>" of fd, or -1. */
+static long fdinfo(int fd, const char *key)
+{
+	char path[64], line[256];
+	size_t n = strlen(key);
+	long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':')
+			val = strtol(line + n + 1, NULL, 10);
+	fclose(f);
+	return val;
+}
+
+static struct {
+	int seen;
+	long verdict, kernel_load, verified_insns;
+} loader;
+
+static int observe_close(int fd)
+{
+	struct bpf_prog_info info;
+	union bpf_attr attr;
+
+	memset(&info, 0, sizeof(info));
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = fd;
+	attr.info.info_len = sizeof(info);
+	attr.info.info = (unsigned long)&info;
+	if (!syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) &&
+	    info.type == BPF_PROG_TYPE_SYSCALL &&
+	    !strcmp(info.name, "__loader.prog")) {
+		loader.seen = 1;
+		loader.verdict = fdinfo(fd, "sig_verdict");
+		loader.kernel_load = fdinfo(fd, "kernel_load");
+		loader.verified_insns = fdinfo(fd, "verified_insns");
+	}
+	return close(fd);
+}
+
+#define close(fd) observe_close(fd)
+#include SKEL_HDR
+#undef close
+
+static int count_fds(void)
+{
+	struct dirent *d;
+	int n = 0;
+	DIR *dir;
+
+	dir = opendir("/proc/self/fd");
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)))
+		if (d->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n - 1; /* the directory's own fd */
+}
+
+/* Number of BPF objects of one kind (BPF_MAP_GET_NEXT_ID etc.) on the system. */
+static int count_ids(int cmd)
+{
+	union bpf_attr attr;
+	int n = 0;
+
+	memset(&attr, 0, sizeof(attr));
+	while (!syscall(__NR_bpf, cmd, &attr, sizeof(attr))) {
+		attr.start_id = attr.next_id;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Maps and programs are freed after an RCU grace period or from a work
+ * item, so wait (up to 5 s) for the counts to come back.
+ */
+static void check_nothing_left(int maps, int progs, int fds, const char *when)
+{
+	int i, m = 0, p = 0;
+
+	for (i = 0; i < 100; i++) {
+		m = count_ids(BPF_MAP_GET_NEXT_ID);
+		p = count_ids(BPF_PROG_GET_NEXT_ID);
+		if (m == maps && p == progs)
+			break;
+		usleep(50000);
+	}
+	check(m == maps, "%s: no map left behind (%d maps, %d before)", when, m, maps);
+	check(p == progs, "%s: no program left behind (%d programs, %d before)",
+	      when, p, progs);
+	check(count_fds() == fds, "%s: no fd leaked (%d fds, %d before)", when,
+	      count_fds(), fds);
+}
+
+static int make_keyring(const char *cert_path)
+{
+	static unsigned char der[8192];
+	long keyring, key;
+	ssize_t n;
+	int fd;
+
+	fd = open(cert_path, O_RDONLY);
+	if (fd < 0) {
+		check(0, "open %s: %s", cert_path, strerror(errno));
+		return -1;
+	}
+	n = read(fd, der, sizeof(der));
+	close(fd);
+	keyring = syscall(__NR_add_key, "keyring", "bpfsig-skel", NULL, 0,
+			  KEY_SPEC_USER_KEYRING);
+	key = keyring < 0 ? -1 :
+		syscall(__NR_add_key, "asymmetric", "", der, n > 0 ? n : 0, keyring);
+	if (keyring < 0 || key < 0) {
+		check(0, "keyring with %s: %s", cert_path, strerror(errno));
+		return -1;
+	}
+	return keyring;
+}
+
+#ifndef EXPECT_ERR
+static void check_inner_prog(int prog_fd, const char *name)
+{
+	check(fdinfo(prog_fd, "kernel_load") == 1,
+	      "%s: inner program loaded from the kernel (kernel_load %ld)", name,
+	      fdinfo(prog_fd, "kernel_load"));
+}
+
+#if defined(PROG_counter)
+static void exercise(struct counter *skel)
+{
+	int i;
+
+	check_inner_prog(skel->progs.count_getppid.prog_fd, "count_getppid");
+	check(!counter__attach(skel), "counter: attached to tp_btf/sys_enter");
+	skel->bss->target_pid = getpid();
+	for (i = 0; i < 5; i++)
+		syscall(__NR_getppid);
+	check(skel->bss->calls == 5, "counter: counted 5 getppid() calls (%llu)",
+	      (unsigned long long)skel->bss->calls);
+}
+#elif defined(PROG_maps)
+static void exercise(struct maps *skel)
+{
+	__u64 value, sq;
+	union bpf_attr attr;
+	__u32 i;
+	int ok = 1;
+
+	check_inner_prog(skel->progs.fill.prog_fd, "fill");
+	memset(&attr, 0, sizeof(attr));
+	attr.test.prog_fd = skel->progs.fill.prog_fd;
+	check(!syscall(__NR_bpf, BPF_PROG_RUN, &attr, sizeof(attr)) &&
+	      attr.test.retval == 0, "maps: ran the syscall program");
+	for (i = 0; i < 4; i++) {
+		memset(&attr, 0, sizeof(attr));
+		attr.map_fd = skel->maps.squares.map_fd;
+		attr.key = (unsigned long)&i;
+		attr.value = (unsigned long)&sq;
+		ok &= !syscall(__NR_bpf, BPF_MAP_LOOKUP_ELEM, &attr, sizeof(attr)) &&
+		      sq == (__u64)i * i;
+		attr.map_fd = skel->maps.slots.map_fd;
+		attr.value = (unsigned long)&value;
+		ok &= !syscall(__NR_bpf, BPF_MAP_LOOKUP_ELEM, &attr, sizeof(attr)) &&
+		      value == 1000 + 7 * i;
+	}
+	check(ok, "maps: hash and array hold what .data and .rodata say");
+	check(skel->bss->runs == 1 && skel->data->base == 1000 &&
+	      skel->rodata->multiplier == 7,
+	      "maps: .bss, .data and .rodata are mapped with their values");
+}
+#elif defined(PROG_lsm)
+static void exercise(struct lsm *skel)
+{
+	int fd;
+
+	check_inner_prog(skel->progs.deny_open.prog_fd, "deny_open");
+	check(!lsm__attach(skel), "lsm: attached to lsm/file_open");
+	skel->bss->target_pid = getpid();
+	skel->bss->armed = 1;
+	fd = open("/proc/self/status", O_RDONLY);
+	check(fd < 0 && errno == EPERM, "lsm: open() denied with EPERM while armed");
+	if (fd >= 0)
+		close(fd);
+	skel->bss->armed = 0;
+	fd = open("/proc/self/status", O_RDONLY);
+	check(fd >= 0, "lsm: open() allowed when disarmed");
+	if (fd >= 0)
+		close(fd);
+	check(skel->bss->denied == 1, "lsm: one denial counted (%llu)",
+	      (unsigned long long)skel->bss->denied);
+}
+#else
+#error "define PROG_counter, PROG_maps or PROG_lsm"
+#endif
+#endif /* !EXPECT_ERR */
+
+int main(int argc, char **argv)
+{
+	int maps, progs, fds, keyring, err;
+	struct SKEL *skel;
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s <certificate.der>\n", argv[0]);
+		return 2;
+	}
+	keyring = make_keyring(argv[1]);
+	if (keyring < 0)
+		return 1;
+
+	fds = count_fds();
+	maps = count_ids(BPF_MAP_GET_NEXT_ID);
+	progs = count_ids(BPF_PROG_GET_NEXT_ID);
+
+	skel = SKEL_FN(__open)();
+	if (!skel) {
+		check(0, STR(SKEL) ": open");
+		return 1;
+	}
+	skel->keyring_id = keyring;
+	/* the verifier's words for inner programs, shown if the load fails */
+	skel->ctx.log_level = 1;
+	skel->ctx.log_size = sizeof(vlog);
+	skel->ctx.log_buf = (unsigned long)vlog;
+	err = SKEL_FN(__load)(skel);
+	if (err && vlog[0])
+		printf("# verifier log:\n%s\n", vlog);
+#ifdef EXPECT_ERR
+	check(err == -EXPECT_ERR, STR(SKEL) ": load refused with %d (expected %d)",
+	      err, -EXPECT_ERR);
+	SKEL_FN(__destroy)(skel);
+	check_nothing_left(maps, progs, fds, "refused load");
+#else
+	check(!err, STR(SKEL) ": signed light skeleton loaded (%d)", err);
+	check(loader.seen, "the loader program was seen");
+	check(loader.verdict == EXPECT_VERDICT,
+	      "loader verdict %ld (expected %d)", loader.verdict, EXPECT_VERDICT);
+	check(loader.kernel_load == 0, "the loader itself came from user space");
+	printf("# loader verified_insns %ld\n", loader.verified_insns);
+	if (!err)
+		exercise(skel);
+	SKEL_FN(__destroy)(skel);
+	check_nothing_left(maps, progs, fds, "after destroy");
+#endif
+	syscall(__NR_keyctl, KEYCTL_UNLINK, keyring, KEY_SPEC_USER_KEYRING);
+	printf("%s: %d failed\n", STR(SKEL), failures);
+	return failures ? 1 : 0;
+}

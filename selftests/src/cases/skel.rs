@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Light skeletons as a user makes them: real BPF C programs, compiled with
+//! clang and turned into signed loaders by the series' own bpftool
+//! (`gen skeleton -L -S`), each driven by a runner built from
+//! `selftests/skel/skel_run.c` (scripts/build-skels.sh). The runner does
+//! the checks; a case passes when its runner reports no failure.
+
+use crate::{Ctx, Outcome};
+use std::path::PathBuf;
+use std::process::Command;
+
+fn skel_dir() -> Result<PathBuf, String> {
+    std::env::var_os("BPFSIG_SKEL_DIR")
+        .map(PathBuf::from)
+        .ok_or_else(|| "BPFSIG_SKEL_DIR is not set (scripts/build-skels.sh output)".into())
+}
+
+/// Run one runner; its lines become TAP comments.
+fn runner(name: &str) -> Outcome {
+    let dir = match skel_dir() {
+        Ok(d) => d,
+        Err(e) => return Outcome::Fail(e),
+    };
+    let out = match Command::new(dir.join("bin").join(name))
+        .arg(dir.join("signing.crt.der"))
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => return Outcome::Fail(format!("{name}: {e}")),
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    for l in text.lines() {
+        println!("# {l}");
+    }
+    if out.status.success() && text.lines().any(|l| l.ends_with(": 0 failed")) {
+        Outcome::Pass
+    } else {
+        Outcome::Fail(format!(
+            "{name} exited with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+macro_rules! runners {
+    ($($case:ident => $bin:literal,)*) => {
+        $(fn $case(_: &mut Ctx) -> Outcome { runner($bin) })*
+        pub const CASES: &[crate::Case] = &[$((concat!("skel::", stringify!($case)), $case),)*];
+    };
+}
+
+runners! {
+    signed_counter_attaches_and_counts => "counter",
+    signed_maps_and_global_data_work => "maps",
+    signed_lsm_program_denies => "lsm",
+    tampered_data_blob_is_einval_and_leaves_nothing => "maps-tampered-data",
+    tampered_insns_are_ekeyrejected_and_leave_nothing => "maps-tampered-insn",
+    tampered_loader_btf_is_ekeyrejected_and_leaves_nothing => "maps-tampered-btf",
+    key_not_in_keyring_is_refused_and_leaves_nothing => "maps-other-key",
+    bpftool_7_2_counter_skeleton_still_loads => "counter-7.2",
+    bpftool_7_2_maps_skeleton_still_loads => "maps-7.2",
+    bpftool_7_2_lsm_skeleton_still_loads => "lsm-7.2",
+}
