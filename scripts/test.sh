@@ -21,7 +21,7 @@ cd "$BPFSIG_ROOT"
 declare -A totals
 totals_line() {
 	local l out=""
-	for l in host mutants fuzz disasm repro kunit vm; do
+	for l in host mutants fuzz disasm repro kunit vm test_progs; do
 		[ -n "${totals[$l]:-}" ] && out+="${out:+; }$l ${totals[$l]}"
 	done
 	log "totals: ${out:-no layer ran} ($(since "$t0") s)"
@@ -75,6 +75,7 @@ stage "userspace: bpftool gen skeleton -L -S of real BPF programs"
 bash scripts/build-skels.sh --repro
 totals[repro]="3 signed skeletons byte-identical"
 bash scripts/build-skels.sh
+bash scripts/build-test-progs.sh
 
 stage "KUnit in QEMU"
 set +e
@@ -92,5 +93,9 @@ rc=$?
 set -e
 totals[vm]=$(sed -n 's/^selftests: \(.*\)$/\1/p' "$BPFSIG_CACHE/selftests.log" | tail -1)
 ((rc == 0)) || die "VM selftests failed"
+
+stage "7.2's test_progs: signed_loader and map_excl, built from the patched tree"
+bash scripts/run-test-progs.sh | tee "$BPFSIG_CACHE/test_progs.summary"
+totals[test_progs]=$(sed -n 's/^test_progs: //p' "$BPFSIG_CACHE/test_progs.summary")
 
 log "all tests passed in $(since "$t0") s"

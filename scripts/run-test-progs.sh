@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Run 7.2's own BPF selftests signed_loader and map_excl (test_progs, built
+# from the patched tree by scripts/build-test-progs.sh) on the bpfsig kernel
+# in a VM. Fails unless every subtest passed and the kernel log is clean.
+. "$(dirname "$0")/lib.sh"
+
+img=$KBUILD/arch/x86/boot/bzImage
+tp=$BPFSIG_CACHE/test_progs
+[ -f "$img" ] || die "no kernel at $img (run scripts/build-kernel.sh)"
+[ -x "$tp/test_progs" ] || die "no test_progs in $tp (run scripts/build-test-progs.sh)"
+out=$BPFSIG_CACHE/test_progs.log
+marker="--- bpfsig: kernel log ---"
+t0=$(date +%s)
+log "test_progs -t signed_loader,map_excl in a VM"
+set +e
+timeout -k 10 "${BPFSIG_VM_TIMEOUT:-300}" "$VNG" --run "$KBUILD" --disable-kvm --force-9p --memory 1G --cpus 2 \
+	--user root -- sh -c 'cd "$0" && ./test_progs -t signed_loader,map_excl; echo "'"$marker"'"; dmesg' "$tp" \
+	</dev/null >"$out" 2>"$out.stderr"
+set -e
+sed "/^$marker\$/,\$d" "$out" | grep -E '^#|^Summary' || true
+sed -n "/^$marker\$/,\$p" "$out" >"$out.dmesg"
+summary=$(grep '^Summary: ' "$out" || true)
+[ -n "$summary" ] || { tail -20 "$out.stderr" >&2; die "test_progs did not report (log: $out)"; }
+[ -s "$out.dmesg" ] || die "the VM printed no kernel log after test_progs"
+if grep -qE "$KERNEL_REPORTS" "$out.dmesg"; then
+	grep -E -A12 "$KERNEL_REPORTS" "$out.dmesg" | head -40 >&2
+	die "the kernel reported a problem during test_progs (kernel log: $out.dmesg)"
+fi
+# every subtest of both tests must run and pass
+subtests=$(grep -cE '^#[0-9]+/[0-9]+ +[a-z_]+/[a-z_]+:OK$' "$out" || true)
+failed=$(grep -cE '^#[0-9]+(/[0-9]+)? +[a-z_/]+:FAIL' "$out" || true)
+[[ "$summary" == "Summary: 2/"*" PASSED, 0 SKIPPED, 0 FAILED" ]] && ((failed == 0 && subtests > 0)) ||
+	die "test_progs: $summary ($subtests subtests ok, $failed failed; log: $out)"
+echo "test_progs: $subtests passed, 0 failed"
+log "test_progs done in $(since "$t0") s, kernel log clean"
