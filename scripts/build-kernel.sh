@@ -39,6 +39,14 @@ check_config() {
 	return $bad
 }
 
+# The test certificate goes into the builtin trusted keyring: IPE loads
+# only policies signed by a trusted key, and bpf_keyring=BUILTIN needs a
+# key there. Its path is this machine's, so it is a fragment of its own.
+mkdir -p "$BPFSIG_CACHE/certs"
+cmp -s "$TEST_CERT" "$BPFSIG_CACHE/certs/bpfsig-test.pem" || cp "$TEST_CERT" "$BPFSIG_CACHE/certs/bpfsig-test.pem"
+printf 'CONFIG_SYSTEM_TRUSTED_KEYS="%s"\n' "$BPFSIG_CACHE/certs/bpfsig-test.pem" >"$BPFSIG_CACHE/certs/keys.config"
+FRAGMENTS+=("$BPFSIG_CACHE/certs/keys.config")
+
 cfg_id=$( (cat "${FRAGMENTS[@]}"; git -C "$KSRC" rev-parse HEAD) | sha256sum | cut -c1-16)
 if [ ! -f "$KBUILD/.config" ] || [ "$(cat "$KBUILD/.bpfsig-config-id" 2>/dev/null)" != "$cfg_id" ]; then
 	log "configuring: tinyconfig + ${FRAGMENTS[*]#"$BPFSIG_ROOT/"}"

@@ -112,6 +112,8 @@ for what in data:EINVAL insn:EKEYREJECTED btf:EKEYREJECTED; do
 		die "tampering with opts_$arr failed"
 	runner "maps-tampered-$arr" "maps-tampered-$arr.lskel.h" maps -DEXPECT_ERR="${what#*:}"
 done
+# Refused by the example IPE policy (a user keyring is not the builtin one).
+runner maps-ipe-denied maps.lskel.h maps -DEXPECT_ERR=EACCES
 # Signed with a key whose certificate is not in the loader's keyring.
 "$BPFTOOL" -L -S -k "$KEYS/other.key.pem" -i "$KEYS/other.crt.pem" \
 	gen skeleton "$OUT/maps.bpf.o" name maps >"$OUT/maps-other-key.lskel.h" ||
@@ -128,5 +130,8 @@ for p in "${PROGS[@]}"; do
 	! grep -q 'opts_btf' "$OUT/$p-7.2.lskel.h" || die "7.2's bpftool emitted a loader BTF?"
 	runner "$p-7.2" "$p-7.2.lskel.h" "$p" -DEXPECT_VERDICT=1
 done
-cp "$KEYS/signing.crt.der" "$OUT/"
+# `bpftool prog load -L -S` generates, signs and runs a loader in one go.
+cp "$BPFTOOL" "$OUT/bin/bpftool"
+cp "$KEYS/signing.crt.der" "$KEYS/signing.key.pem" "$KEYS/signing.crt.pem" \
+	"$BPFSIG_ROOT/selftests/ipe/example.policy" "$OUT/"
 log "skeletons and runners in $OUT ($(ls "$OUT/bin" | wc -l) runners, $(since "$t0") s)"

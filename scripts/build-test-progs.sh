@@ -13,7 +13,7 @@
 #   cd OUT && ./test_progs -t signed_loader,map_excl
 . "$(dirname "$0")/lib.sh"
 
-TESTS=(signed_loader map_excl)
+TESTS=(signed_loader map_excl ipe_bpf)
 # What test_progs.c links against; trace_helpers (declared by test_progs.h) is
 # not needed by the two tests today but is by many, and costs nothing.
 HELPERS=(test_progs cgroup_helpers network_helpers testing_helpers json_writer trace_helpers)
@@ -69,11 +69,15 @@ log "vmlinux.h from $KBUILD/vmlinux"
 install_if_changed "$B/vmlinux.h.tmp" "$B/vmlinux.h"
 
 # The key test_progs registers in the session keyring and signs lskels with
-# (the Makefile's `verify_sig_setup.sh genkey $(BUILD_DIR)`), and its header.
-if [ ! -f "$B/signing_key.der" ]; then
-	log "signing key ($B/signing_key.pem)"
-	"$ST/verify_sig_setup.sh" genkey "$B" || die "verify_sig_setup.sh genkey failed (openssl?)"
-fi
+# (the Makefile makes one with `verify_sig_setup.sh genkey $(BUILD_DIR)`), and
+# its header. Here it is the project's test key, which the test kernel has in
+# its builtin keyring: ipe_bpf signs its IPE policies with it and loads the
+# signed lskels from the builtin keyring as well as from the session keyring.
+KEYS=$BPFSIG_ROOT/selftests/skel/keys
+cat "$KEYS/signing.key.pem" "$KEYS/signing.crt.pem" >"$B/signing_key.pem.tmp"
+install_if_changed "$B/signing_key.pem.tmp" "$B/signing_key.pem"
+cp "$KEYS/signing.crt.der" "$B/signing_key.der.tmp"
+install_if_changed "$B/signing_key.der.tmp" "$B/signing_key.der"
 if stale "$B/verification_cert.h" "$B/signing_key.der"; then
 	{ echo "unsigned char test_progs_verification_cert[] = {"
 	  od -v -t 'xC' -w12 "$B/signing_key.der" | sed 's/ \(\S\+\)/ 0x\1,/g;s/^\S\+/ /;$d'

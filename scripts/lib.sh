@@ -9,6 +9,9 @@ export BPFSIG_ROOT BPFSIG_CACHE
 mkdir -p "$BPFSIG_CACHE"
 
 KSRC=$BPFSIG_CACHE/linux            # git tree: pristine import + patches
+# The test signing certificate (selftests/skel/keys): builtin trusted key of
+# the test kernel, signer of its IPE policies and of the test skeletons.
+TEST_CERT=$BPFSIG_ROOT/selftests/skel/keys/signing.crt.pem
 # BPFSIG_DEBUG=1: the same series with KASAN, lockdep and friends
 # (qemu/debug.config), in a build directory of its own.
 if [ "${BPFSIG_DEBUG:-0}" = 1 ]; then

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Run 7.2's own BPF selftests signed_loader and map_excl (test_progs, built
-# from the patched tree by scripts/build-test-progs.sh) on the bpfsig kernel
-# in a VM. Fails unless every subtest passed and the kernel log is clean.
+# Run the tree's BPF selftests signed_loader and map_excl (7.2's, adapted by
+# the series) and ipe_bpf (added by the series), built from the patched tree
+# by scripts/build-test-progs.sh, on the bpfsig kernel in a VM. ipe_bpf signs
+# its IPE policies with the test key, builtin-trusted in the test kernel.
+# Fails unless every subtest passed and the kernel log is clean.
 . "$(dirname "$0")/lib.sh"
 
 img=$KBUILD/arch/x86/boot/bzImage
@@ -12,10 +14,10 @@ tp=$BPFSIG_CACHE/test_progs
 out=$BPFSIG_CACHE/test_progs.log
 marker="--- bpfsig: kernel log ---"
 t0=$(date +%s)
-log "test_progs -t signed_loader,map_excl in a VM"
+log "test_progs -t signed_loader,map_excl,ipe_bpf in a VM"
 set +e
 timeout -k 10 "${BPFSIG_VM_TIMEOUT:-300}" "$VNG" --run "$KBUILD" --disable-kvm --force-9p --memory 1G --cpus 2 \
-	--user root -- sh -c 'cd "$0" && ./test_progs -t signed_loader,map_excl; echo "'"$marker"'"; dmesg' "$tp" \
+	--user root -- env IPE_BPF_POLICY_KEY="$tp/build/signing_key.pem" sh -c 'cd "$0" && ./test_progs -t signed_loader,map_excl,ipe_bpf; echo "'"$marker"'"; dmesg' "$tp" \
 	</dev/null >"$out" 2>"$out.stderr"
 set -e
 sed "/^$marker\$/,\$d" "$out" | grep -E '^#|^Summary' || true
@@ -30,7 +32,7 @@ fi
 # every subtest of both tests must run and pass
 subtests=$(grep -cE '^#[0-9]+/[0-9]+ +[a-z_]+/[a-z_]+:OK$' "$out" || true)
 failed=$(grep -cE '^#[0-9]+(/[0-9]+)? +[a-z_/]+:FAIL' "$out" || true)
-[[ "$summary" == "Summary: 2/"*" PASSED, 0 SKIPPED, 0 FAILED" ]] && ((failed == 0 && subtests > 0)) ||
+[[ "$summary" == "Summary: 3/"*" PASSED, 0 SKIPPED, 0 FAILED" ]] && ((failed == 0 && subtests > 0)) ||
 	die "test_progs: $summary ($subtests subtests ok, $failed failed; log: $out)"
 echo "test_progs: $subtests passed, 0 failed"
 log "test_progs done in $(since "$t0") s, kernel log clean"

@@ -32,6 +32,7 @@ pub mod btf;
 pub mod digest;
 pub mod errno;
 pub mod insn;
+pub mod ipe;
 pub mod metadata;
 pub mod proto;
 pub mod resolve;
@@ -41,6 +42,7 @@ pub mod sha256;
 // entry points are.
 mod crypto;
 mod kernel_btf;
+pub mod ipe_props;
 pub mod loader_kfunc;
 pub mod prog_btf_calls;
 pub mod prog_digest;
@@ -64,4 +66,35 @@ const _: () = {
     assert!(errno::ENOMEM.unsigned_abs() == bindings::ENOMEM);
     assert!(errno::EACCES.unsigned_abs() == bindings::EACCES);
     assert!(errno::EINVAL.unsigned_abs() == bindings::EINVAL);
+};
+
+// The same for the values IPE passes and reads (enum bpfsig_ipe_prop,
+// enum bpf_sig_verdict, enum bpf_sig_keyring).
+const _: () = {
+    use ipe::{Keyring, Prop};
+    use metadata::SigVerdict;
+    assert!(Prop::SigUnsigned as u32 == bindings::bpfsig_ipe_prop_BPFSIG_IPE_SIG_UNSIGNED);
+    assert!(Prop::SigOk as u32 == bindings::bpfsig_ipe_prop_BPFSIG_IPE_SIG_OK);
+    assert!(
+        Prop::SigMetadataVerified as u32
+            == bindings::bpfsig_ipe_prop_BPFSIG_IPE_SIG_METADATA_VERIFIED
+    );
+    assert!(Prop::KeyringBuiltin as u32 == bindings::bpfsig_ipe_prop_BPFSIG_IPE_KEYRING_BUILTIN);
+    assert!(
+        Prop::KeyringSecondary as u32 == bindings::bpfsig_ipe_prop_BPFSIG_IPE_KEYRING_SECONDARY
+    );
+    assert!(Prop::KeyringPlatform as u32 == bindings::bpfsig_ipe_prop_BPFSIG_IPE_KEYRING_PLATFORM);
+    assert!(Prop::KeyringUser as u32 == bindings::bpfsig_ipe_prop_BPFSIG_IPE_KEYRING_USER);
+    assert!(Prop::KernelFalse as u32 == bindings::bpfsig_ipe_prop_BPFSIG_IPE_KERNEL_FALSE);
+    assert!(Prop::KernelTrue as u32 == bindings::bpfsig_ipe_prop_BPFSIG_IPE_KERNEL_TRUE);
+    assert!(Prop::ALL.len() == bindings::bpfsig_ipe_prop___BPFSIG_IPE_PROP_MAX as usize);
+    assert!(SigVerdict::Unsigned as u32 == bindings::bpf_sig_verdict_BPF_SIG_UNSIGNED);
+    assert!(SigVerdict::Verified as u32 == bindings::bpf_sig_verdict_BPF_SIG_VERIFIED);
+    assert!(
+        SigVerdict::MetadataVerified as u32 == bindings::bpf_sig_verdict_BPF_SIG_METADATA_VERIFIED
+    );
+    assert!(Keyring::Builtin as u32 == bindings::bpf_sig_keyring_BPF_SIG_KEYRING_BUILTIN);
+    assert!(Keyring::Secondary as u32 == bindings::bpf_sig_keyring_BPF_SIG_KEYRING_SECONDARY);
+    assert!(Keyring::Platform as u32 == bindings::bpf_sig_keyring_BPF_SIG_KEYRING_PLATFORM);
+    assert!(Keyring::User as u32 == bindings::bpf_sig_keyring_BPF_SIG_KEYRING_USER);
 };

@@ -5,8 +5,9 @@
 tamper.py HEADER ARRAY OUT: ARRAY is opts_data, opts_insn or opts_btf, whose
 bytes bpftool prints as "\\xNN" or "\\0" escapes. The byte flipped is chosen so the
 result is still well formed where the kernel would otherwise refuse it for
-another reason: for the BTF, a character of the last string (the kfunc's
-name), so BPF_BTF_LOAD still accepts it and only the signature can notice.
+another reason: in the data blob, a byte nothing but the metadata check
+reads; in the BTF, a character of the last string (the kfunc's name), so
+BPF_BTF_LOAD still accepts it and only the signature can notice.
 """
 import re
 import sys
@@ -25,9 +26,23 @@ def main() -> int:
     if len(escapes) < 8:
         print(f"{hdr}: {array} is too short", file=sys.stderr)
         return 1
-    # middle of the data or instructions; third byte from the end of the BTF
-    idx = len(escapes) - 3 if array == "opts_btf" else len(escapes) // 2
+    # The data blob starts with the loader's fd_array scratch (MAX_FD_ARRAY_SZ
+    # ints); its last slot is read by nothing, so only the metadata check
+    # can notice a change there. The middle of the instructions. A
+    # lower-case letter of the BTF's last string, the kfunc's name.
+    if array == "opts_data":
+        idx = 4 * (64 + 256 - 1)
+    elif array == "opts_btf":
+        idx = len(escapes) - 3
+    else:
+        idx = len(escapes) // 2
+    if idx >= len(escapes):
+        print(f"{hdr}: {array} is too short", file=sys.stderr)
+        return 1
     e = escapes[idx]
+    if array == "opts_btf" and not (e.group(1) and 0x61 <= int(e.group(1), 16) <= 0x7a):
+        print(f"{hdr}: the BTF does not end with the kfunc's name", file=sys.stderr)
+        return 1
     flipped = "\\x%02x" % (int(e.group(1) or "0", 16) ^ 0x01)
     body = body[:e.start()] + flipped + body[e.end():]
     open(out, "w", encoding="ascii").write(text[:m.start(1)] + body + text[m.end(1):])

@@ -33,6 +33,8 @@ pub enum Outcome {
 pub struct Ctx {
     signer: Option<sign::Signer>,
     probe: Option<loader::Probe>,
+    /// The example IPE policy is the active one.
+    ipe_example_active: bool,
 }
 
 impl Ctx {

@@ -69,6 +69,7 @@ pub(crate) fn load_failed(r: &Report, errno: i32, log_has: &str) -> Outcome {
 }
 
 mod hardening;
+mod ipe;
 mod kernel;
 mod loader;
 mod rewrites;
@@ -81,5 +82,7 @@ pub fn all() -> Vec<crate::Case> {
     v.extend_from_slice(rewrites::CASES);
     v.extend_from_slice(hardening::CASES);
     v.extend_from_slice(skel::CASES);
+    // last: they leave a policy behind
+    v.extend_from_slice(ipe::CASES);
     v
 }

@@ -9,20 +9,21 @@ use crate::{Ctx, Outcome};
 use std::path::PathBuf;
 use std::process::Command;
 
-fn skel_dir() -> Result<PathBuf, String> {
+pub(crate) fn skel_dir() -> Result<PathBuf, String> {
     std::env::var_os("BPFSIG_SKEL_DIR")
         .map(PathBuf::from)
         .ok_or_else(|| "BPFSIG_SKEL_DIR is not set (scripts/build-skels.sh output)".into())
 }
 
 /// Run one runner; its lines become TAP comments.
-fn runner(name: &str) -> Outcome {
+pub(crate) fn runner(name: &str, args: &[&str]) -> Outcome {
     let dir = match skel_dir() {
         Ok(d) => d,
         Err(e) => return Outcome::Fail(e),
     };
     let out = match Command::new(dir.join("bin").join(name))
         .arg(dir.join("signing.crt.der"))
+        .args(args)
         .output()
     {
         Ok(o) => o,
@@ -43,10 +44,39 @@ fn runner(name: &str) -> Outcome {
     }
 }
 
+/// `bpftool prog load -L -S`: the series' bpftool signs `insns || btf` and
+/// runs the loader (7.2's `try_loader()` signed the insns alone).
+fn bpftool_prog_load_signed_loader(_: &mut Ctx) -> Outcome {
+    let dir = match skel_dir() {
+        Ok(d) => d,
+        Err(e) => return Outcome::Fail(e),
+    };
+    let out = Command::new(dir.join("bin/bpftool"))
+        .args(["-L", "-S", "-k"])
+        .arg(dir.join("signing.key.pem"))
+        .arg("-i")
+        .arg(dir.join("signing.crt.pem"))
+        .args(["prog", "load"])
+        .arg(dir.join("maps.bpf.o"))
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Outcome::Pass,
+        Ok(o) => Outcome::Fail(format!(
+            "bpftool prog load -L -S: {}\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        )),
+        Err(e) => Outcome::Fail(format!("bpftool: {e}")),
+    }
+}
+
 macro_rules! runners {
     ($($case:ident => $bin:literal,)*) => {
-        $(fn $case(_: &mut Ctx) -> Outcome { runner($bin) })*
-        pub const CASES: &[crate::Case] = &[$((concat!("skel::", stringify!($case)), $case),)*];
+        $(fn $case(_: &mut Ctx) -> Outcome { runner($bin, &[]) })*
+        pub const CASES: &[crate::Case] = &[
+            $((concat!("skel::", stringify!($case)), $case),)*
+            ("skel::bpftool_prog_load_signed_loader", bpftool_prog_load_signed_loader),
+        ];
     };
 }
 
