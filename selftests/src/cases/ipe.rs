@@ -97,7 +97,7 @@ fn example_denies_unsigned_program(ctx: &mut Ctx) -> Outcome {
         Ok(_) => Outcome::Fail("an unsigned program loaded under the example policy".into()),
         Err((e, _)) => {
             check!(
-                bpf::errno(&e) == 13,
+                bpf::errno(&e) == -13,
                 "unsigned load failed with {e}, expected EACCES"
             );
             Outcome::Pass
