@@ -79,7 +79,7 @@ bash scripts/build-test-progs.sh
 
 stage "KUnit in QEMU"
 set +e
-BPFSIG_KUNIT_REQUIRE=${BPFSIG_KUNIT_REQUIRE:-bpfsig_core,bpfsig_bpf} bash scripts/run-kunit.sh |
+BPFSIG_KUNIT_REQUIRE=${BPFSIG_KUNIT_REQUIRE:-bpfsig_core,bpfsig_bpf,ipe-parser} bash scripts/run-kunit.sh |
 	tee "$BPFSIG_CACHE/kunit.summary"
 rc=${PIPESTATUS[0]}
 set -e
