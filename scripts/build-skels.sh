@@ -130,6 +130,8 @@ for p in "${PROGS[@]}"; do
 	! grep -q 'opts_btf' "$OUT/$p-7.2.lskel.h" || die "7.2's bpftool emitted a loader BTF?"
 	runner "$p-7.2" "$p-7.2.lskel.h" "$p" -DEXPECT_VERDICT=1
 done
+cc -O2 -Wall -Werror -I"$KSRC/tools/include/uapi" "$SKSRC/unsigned_load.c" -o "$OUT/bin/unsigned_load" ||
+	die "compiling unsigned_load.c failed"
 # `bpftool prog load -L -S` generates, signs and runs a loader in one go.
 cp "$BPFTOOL" "$OUT/bin/bpftool"
 cp "$KEYS/signing.crt.der" "$KEYS/signing.key.pem" "$KEYS/signing.crt.pem" \

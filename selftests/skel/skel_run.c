@@ -16,8 +16,9 @@
  * per check and exits non-zero if any failed.
  *
  * The generated code is used as is. To see the loader program, whose fd
- * bpf_load_and_run() closes before returning, close() is wrapped while the
- * header is compiled: the wrapper reads the loader's fdinfo first.
+ * bpf_load_and_run() closes before returning, syscall() and close() are
+ * wrapped while the header is compiled: the wrappers read the loader's
+ * fdinfo right after BPF_PROG_LOAD and again after it ran.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -77,10 +78,10 @@ static long fdinfo(int fd, const char *key)
 
 static struct {
 	int seen;
-	long verdict, kernel_load, verified_insns;
+	long verdict_at_load, verdict, kernel_load, verified_insns;
 } loader;
 
-static int observe_close(int fd)
+static int is_loader(int fd)
 {
 	struct bpf_prog_info info;
 	union bpf_attr attr;
@@ -90,9 +91,24 @@ static int observe_close(int fd)
 	attr.info.bpf_fd = fd;
 	attr.info.info_len = sizeof(info);
 	attr.info.info = (unsigned long)&info;
-	if (!syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) &&
-	    info.type == BPF_PROG_TYPE_SYSCALL &&
-	    !strcmp(info.name, "__loader.prog")) {
+	return !syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) &&
+	       info.type == BPF_PROG_TYPE_SYSCALL &&
+	       !strcmp(info.name, "__loader.prog");
+}
+
+/* The verdict of the loader right after BPF_PROG_LOAD, before it runs. */
+static long observe_bpf(long nr, int cmd, union bpf_attr *attr, unsigned int size)
+{
+	long fd = syscall(nr, cmd, attr, size);
+
+	if (cmd == BPF_PROG_LOAD && fd >= 0 && is_loader(fd))
+		loader.verdict_at_load = fdinfo(fd, "sig_verdict");
+	return fd;
+}
+
+static int observe_close(int fd)
+{
+	if (is_loader(fd)) {
 		loader.seen = 1;
 		loader.verdict = fdinfo(fd, "sig_verdict");
 		loader.kernel_load = fdinfo(fd, "kernel_load");
@@ -102,7 +118,9 @@ static int observe_close(int fd)
 }
 
 #define close(fd) observe_close(fd)
+#define syscall(nr, cmd, attr, size) observe_bpf(nr, cmd, attr, size)
 #include SKEL_HDR
+#undef syscall
 #undef close
 
 static int count_fds(void)
@@ -324,8 +342,12 @@ int main(int argc, char **argv)
 #else
 	check(!err, STR(SKEL) ": signed light skeleton loaded (%d)", err);
 	check(loader.seen, "the loader program was seen");
+	check(loader.verdict_at_load == BPF_SIG_VERIFIED,
+	      "loader verdict after BPF_PROG_LOAD: %ld (VERIFIED is %d)",
+	      loader.verdict_at_load, BPF_SIG_VERIFIED);
 	check(loader.verdict == EXPECT_VERDICT,
-	      "loader verdict %ld (expected %d)", loader.verdict, EXPECT_VERDICT);
+	      "loader verdict after it ran: %ld (expected %d)", loader.verdict,
+	      EXPECT_VERDICT);
 	check(loader.kernel_load == 0, "the loader itself came from user space");
 	printf("# loader verified_insns %ld\n", loader.verified_insns);
 	if (!err)
