@@ -14,6 +14,9 @@
 . "$(dirname "$0")/lib.sh"
 
 t0=$(date +%s)
+# A run that starts without a built kernel is a cold one (scripts/bench.sh
+# reports the last); every run that passes is recorded.
+run_kind=$([ -f "$KBUILD/vmlinux" ] && echo warm || echo cold)
 stage() { log "== $* ($(since "$t0") s)"; }
 cd "$BPFSIG_ROOT"
 
@@ -99,3 +102,4 @@ bash scripts/run-test-progs.sh | tee "$BPFSIG_CACHE/test_progs.summary"
 totals[test_progs]=$(sed -n 's/^test_progs: //p' "$BPFSIG_CACHE/test_progs.summary")
 
 log "all tests passed in $(since "$t0") s"
+echo "$(date -u +%Y-%m-%dT%H:%MZ) $(since "$t0") $run_kind" >>"$BPFSIG_CACHE/test-runs.log"

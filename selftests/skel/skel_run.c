@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <linux/bpf.h>
@@ -303,6 +304,56 @@ static void exercise(struct lsm *skel)
 #endif
 #endif /* !EXPECT_ERR */
 
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * SKEL_BENCH=N: time N loads (open, load, destroy; only the load timed) and
+ * print the median and the 10th and 90th percentiles.
+ */
+static int bench(int keyring, int runs)
+{
+	__u64 *ns = calloc(runs, sizeof(*ns)), t;
+	struct SKEL *skel;
+	int i, err;
+
+	if (!ns)
+		return 1;
+	for (i = 0; i < runs; i++) {
+		skel = SKEL_FN(__open)();
+		if (!skel)
+			return 1;
+		skel->keyring_id = keyring;
+		t = now_ns();
+		err = SKEL_FN(__load)(skel);
+		ns[i] = now_ns() - t;
+		SKEL_FN(__destroy)(skel);
+		if (err) {
+			printf("bench: load %d failed: %d\n", i, err);
+			return 1;
+		}
+	}
+	qsort(ns, runs, sizeof(*ns), cmp_u64);
+	printf("bench %s load_ns median=%llu p10=%llu p90=%llu runs=%d verified_insns=%ld\n",
+	       STR(SKEL), (unsigned long long)ns[runs / 2],
+	       (unsigned long long)ns[runs / 10], (unsigned long long)ns[runs * 9 / 10],
+	       runs, loader.verified_insns);
+	free(ns);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int fds, keyring, err;
@@ -317,6 +368,10 @@ int main(int argc, char **argv)
 	if (keyring < 0)
 		return 1;
 
+#ifndef EXPECT_ERR
+	if (getenv("SKEL_BENCH"))
+		return bench(keyring, atoi(getenv("SKEL_BENCH")));
+#endif
 	fds = count_fds();
 	get_ids(BPF_MAP_GET_NEXT_ID, &maps_before);
 	get_ids(BPF_PROG_GET_NEXT_ID, &progs_before);

@@ -13,6 +13,7 @@
 )]
 
 mod asm;
+mod bench;
 mod bpf;
 mod cases;
 mod loader;
@@ -69,6 +70,15 @@ pub type Case = (&'static str, fn(&mut Ctx) -> Outcome);
 
 fn main() -> ExitCode {
     let filter = std::env::args().nth(1).unwrap_or_default();
+    if filter == "--bench-resolution" {
+        return match bench::resolution() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let all: Vec<Case> = cases::all()
         .into_iter()
         .filter(|(n, _)| n.contains(&filter))
