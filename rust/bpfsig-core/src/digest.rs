@@ -7,7 +7,7 @@
 //! buffer first; here unmodified runs are hashed in place and only a masked slot
 //! is copied (8 bytes on the stack), so the cost is one pass and no allocation.
 
-use crate::insn::{Insn, Insns, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, INSN_SIZE};
+use crate::insn::{Insn, Insns, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, INSN_SIZE, LD_IMM64};
 use crate::sha256::Sha256;
 
 /// Length of a digest.
@@ -88,8 +88,18 @@ pub fn prog_digest<H: Sha256>(insns: &Insns<'_>, mut h: H) -> [u8; DIGEST_SIZE] 
         }
     };
 
-    for insn in insns.iter() {
+    for slot in bytes.chunks_exact(INSN_SIZE) {
         let next = at.saturating_add(INSN_SIZE);
+        // Most slots can neither start nor continue a map load: skip the
+        // decoding (this loop runs for every instruction of every load).
+        if !state.was_ld_map && slot.first() != Some(&LD_IMM64) {
+            at = next;
+            continue;
+        }
+        let Ok(raw) = <[u8; INSN_SIZE]>::try_from(slot) else {
+            break;
+        };
+        let insn = Insn::from_bytes(raw);
         if state.step(&insn) && insn.imm != 0 {
             flush_run(
                 &mut h,
