@@ -41,8 +41,8 @@ pub mod sha256;
 // The kernel side; the modules with a C entry point are public, as the
 // entry points are.
 mod crypto;
-mod kernel_btf;
 pub mod ipe_props;
+mod kernel_btf;
 pub mod loader_kfunc;
 pub mod prog_btf_calls;
 pub mod prog_digest;
