@@ -85,10 +85,15 @@ if ((rc == 13)) && [ -n "$rec" ]; then
 else
 	outcome UNEXPECTED "unsigned program: $out" "${rec:-no IPE audit record in the kernel log}"
 fi
+echo 1 >"$ipe/success_audit"
+mark_kmsg
 "$skel/bin/counter" "$cert" builtin >"$tmp/out" 2>&1
-if (($? == 0)); then
+rc=$?
+echo 0 >"$ipe/success_audit"
+rec=$(new_kmsg | grep -o 'ipe_op=BPF_PROG_LOAD_POST_INTEGRITY .*' | head -1)
+if ((rc == 0)) && [ -n "$rec" ]; then
 	outcome OK "the signed skeleton still loads and counts, its inner program included" \
-		"why: bpf_signature=OK bpf_keyring=BUILTIN at load, METADATA_VERIFIED at post-integrity, bpf_kernel=TRUE for what it loads"
+		"audit (success_audit on): $rec"
 else
 	outcome UNEXPECTED "the signed skeleton failed under the policy" "$(grep '^not ok' "$tmp/out" | head -3)"
 fi

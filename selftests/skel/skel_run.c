@@ -346,6 +346,8 @@ static int bench(int keyring, int runs)
 			return 1;
 		}
 	}
+	for (i = 0; i < runs; i++)
+		printf("sample %s load_ns=%llu\n", STR(SKEL), (unsigned long long)ns[i]);
 	qsort(ns, runs, sizeof(*ns), cmp_u64);
 	printf("bench %s load_ns median=%llu p10=%llu p90=%llu runs=%d verified_insns=%ld\n",
 	       STR(SKEL), (unsigned long long)ns[runs / 2],
