@@ -3,7 +3,7 @@
 # bpfsig's benchmarks (not part of the test command). Every figure is
 # measured in this run, on this machine and kernel, and each comparison is a
 # ratio against a baseline measured in the same run:
-#   1. digest: Rust streaming digest vs bpf_prog_calc_tag() (KUnit bpfsig_bench)
+#   1. digest: Rust in-place digest vs bpf_prog_calc_tag() (KUnit bpfsig_bench)
 #   2. loader: instructions and verified instructions, kfunc vs 7.2's inline check
 #   3. load latency: bpf_load_and_run() of a signed skeleton, both loader shapes
 #   4. resolution: PROG_BTF calls vs the same calls by vmlinux id, 1..2048 calls
@@ -90,15 +90,16 @@ cold=$(grep ' cold$' "${BPFSIG_BENCH_COLD_FROM:-$BPFSIG_CACHE}/test-runs.log" 2>
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)'), kernel $(cat "$KBUILD/include/config/kernel.release")"
 	echo
-	echo "## 1. Program digest: Rust (streaming) vs \`bpf_prog_calc_tag()\`"
+	echo "## 1. Program digest: Rust (in place) vs \`bpf_prog_calc_tag()\`"
 	echo
 	echo "In-kernel (KUnit \`bpfsig_bench\`), same generated programs, median of the runs, alternating."
+	echo "Every Nth instruction is a map \`ld_imm64\` with both imms non-zero: dense (16) or sparse (512)."
 	echo
-	echo "| instructions | runs | Rust ns | C ns | Rust / C | Rust allocates | C allocates |"
-	echo "|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| instructions | map load every | runs | Rust ns | C ns | Rust / C | Rust allocates | C allocates |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
 	while read -r line; do
 		eval "$(echo "$line" | grep -o '[a-z_]*=[0-9]*' | sed 's/^/d_/' | tr '\n' ';')"
-		echo "| $d_insns | $d_runs | $d_rust_median_ns | $d_c_median_ns | $(ratio "$d_rust_median_ns" "$d_c_median_ns") | $d_rust_alloc_bytes B | $d_c_alloc_bytes B |"
+		echo "| $d_insns | $d_map_load_every | $d_runs | $d_rust_median_ns | $d_c_median_ns | $(ratio "$d_rust_median_ns" "$d_c_median_ns") | $d_rust_alloc_bytes B | $d_c_alloc_bytes B |"
 	done <"$out/digest.txt"
 	echo
 	echo "## 2. Signed loaders: kfunc check vs 7.2's inline check"

@@ -33,6 +33,20 @@ activate() { # file name
 }
 new_kmsg() { dmesg | tail -n +"$(( $(cat "$tmp/kmsg_mark") + 1 ))"; }
 mark_kmsg() { dmesg | wc -l >"$tmp/kmsg_mark"; }
+# Run the unsigned program; expect exit status $1 and an IPE audit record
+# of its load with enforcing=$2.
+unsigned_load() { # rc enforcing text
+	local out rc rec
+	mark_kmsg
+	out=$("$skel/bin/unsigned_load" 2>&1)
+	rc=$?
+	rec=$(new_kmsg | grep -o "ipe_op=BPF_PROG_LOAD .*enforcing=$2 .*bpf_signature=UNSIGNED.*" | head -1)
+	if ((rc == $1)) && [ -n "$rec" ]; then
+		outcome OK "$3: $out" "audit: $rec"
+	else
+		outcome UNEXPECTED "unsigned program (exit $rc, expected $1): $out" "${rec:-no IPE audit record in the kernel log}"
+	fi
+}
 
 say "bpfsig: signed BPF light skeletons, proved by the kernel, gated by IPE"
 say "kernel $(uname -r); skeletons from selftests/skel/progs, built by the series' clang + bpftool"
@@ -76,15 +90,7 @@ else
 	outcome UNEXPECTED "activating the policy failed" "$(head -2 "$tmp/err")"
 fi
 echo 1 >"$ipe/enforce"
-mark_kmsg
-out=$("$skel/bin/unsigned_load" 2>&1)
-rc=$?
-rec=$(new_kmsg | grep -o 'ipe_op=BPF_PROG_LOAD .*bpf_signature=UNSIGNED.*' | head -1)
-if ((rc == 13)) && [ -n "$rec" ]; then
-	outcome OK "an unsigned program is denied: $out" "audit: $rec"
-else
-	outcome UNEXPECTED "unsigned program: $out" "${rec:-no IPE audit record in the kernel log}"
-fi
+unsigned_load 13 1 "an unsigned program is denied"
 echo 1 >"$ipe/success_audit"
 mark_kmsg
 "$skel/bin/counter" "$cert" builtin >"$tmp/out" 2>&1
@@ -101,15 +107,7 @@ say ""
 
 say "[4] the same policy, not enforcing (echo 0 > $ipe/enforce)"
 echo 0 >"$ipe/enforce"
-mark_kmsg
-out=$("$skel/bin/unsigned_load" 2>&1)
-rc=$?
-rec=$(new_kmsg | grep -o 'ipe_op=BPF_PROG_LOAD .*enforcing=0.*bpf_signature=UNSIGNED.*' | head -1)
-if ((rc == 0)) && [ -n "$rec" ]; then
-	outcome OK "the unsigned program loads; the decision is still audited" "audit: $rec"
-else
-	outcome UNEXPECTED "unsigned program, permissive: $out" "${rec:-no audit record}"
-fi
+unsigned_load 0 0 "the unsigned program loads; the decision is still audited"
 echo 1 >"$ipe/enforce"
 say ""
 

@@ -20,6 +20,11 @@ CORE = "rust/bpfsig-core/src/"
 MUTANTS = [
     ("digest: skip the map state when imm == 0", CORE + "digest.rs",
      "if state.step(&insn) && insn.imm != 0 {", "if insn.imm != 0 && state.step(&insn) {"),
+    ("digest: the program is not restored at the end", CORE + "digest.rs",
+     "    h.update(bytes.get(from..).unwrap_or_default());\n    zeroed.restore(bytes);\n",
+     "    h.update(bytes.get(from..).unwrap_or_default());\n"),
+    ("digest: a full set of zeroed imms is not hashed first", CORE + "digest.rs",
+     "if zeroed.len == SAVED_IMMS {", "if zeroed.len > SAVED_IMMS {"),
     ("btf: no type_off % 4 check", CORE + "btf.rs",
      "if type_off % 4 != 0\n        || type_len", "if type_len"),
     ("btf: no layout/string overlap check", CORE + "btf.rs",

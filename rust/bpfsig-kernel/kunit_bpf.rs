@@ -307,8 +307,9 @@ mod tests {
             // SAFETY: `prog` is a complete program.
             assert_eq!(unsafe { bindings::bpf_prog_calc_tag(prog.0) }, 0);
             let len = u32::try_from(insns.len().checked_div(8).ok_or(EINVAL)?)?;
-            // SAFETY: `insns` holds `len` instructions.
-            let ours = unsafe { prog_digest::prog_digest(insns.as_ptr().cast(), len) }?;
+            // SAFETY: `insns` holds `len` instructions and nothing else
+            // refers to it.
+            let ours = unsafe { prog_digest::prog_digest(insns.as_mut_ptr().cast(), len) }?;
             // SAFETY: `prog` is live; the digest is a plain array.
             let c = unsafe { (*prog.0).__bindgen_anon_1.digest };
             assert!(ours == c);

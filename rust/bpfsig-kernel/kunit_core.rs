@@ -73,10 +73,20 @@ mod tests {
     use super::*;
     use crate::btf::{index_len, Btf, Kind, TypeTable};
     use crate::crypto::KernelSha256;
-    use crate::digest::prog_digest;
-    use crate::insn::Insns;
+    use crate::digest::{prog_digest, SAVED_IMMS};
+    use crate::insn::InsnsMut;
     use crate::metadata::{decide, Decision, MapView, MetaError};
     use crate::proto::{func_proto, ArgKind};
+
+    /// The in-place digest of `prog`, checking that `prog` is restored.
+    fn digest(prog: &mut [u8]) -> Result<[u8; 32]> {
+        let mut before = KVec::new();
+        before.extend_from_slice(prog, GFP_KERNEL)?;
+        let mut insns = InsnsMut::new(prog).map_err(|_| EINVAL)?;
+        let d = prog_digest(&mut insns, KernelSha256::new());
+        assert!(*prog == *before);
+        Ok(d)
+    }
 
     #[test]
     fn digest_matches_the_host_reference_vector() -> Result {
@@ -84,11 +94,7 @@ mod tests {
         for slot in &testvec::DIGEST_PROG {
             prog.extend_from_slice(slot, GFP_KERNEL)?;
         }
-        let insns = Insns::new(&prog).map_err(|_| EINVAL)?;
-        assert_eq!(
-            prog_digest(&insns, KernelSha256::new()),
-            testvec::DIGEST_PROG_SHA
-        );
+        assert_eq!(digest(&mut prog)?, testvec::DIGEST_PROG_SHA);
         assert_eq!(naive_digest(&prog)?, testvec::DIGEST_PROG_SHA);
         Ok(())
     }
@@ -97,14 +103,21 @@ mod tests {
     fn digest_equals_copy_mask_hash_on_generated_programs() -> Result {
         let mut programs = TestPrograms(0x9e37_79b9_7f4a_7c15);
         for round in 0..200u32 {
-            let prog = programs.next_program(160)?;
-            let insns = Insns::new(&prog).map_err(|_| EINVAL)?;
-            let ok = prog_digest(&insns, KernelSha256::new()) == naive_digest(&prog)?;
+            let mut prog = programs.next_program(160)?;
+            let ok = digest(&mut prog)? == naive_digest(&prog)?;
             if !ok {
                 pr_err!("digest mismatch in round {}\n", round);
             }
             assert!(ok);
         }
+        // More map loads than the digest zeroes before hashing a stretch.
+        let mut prog = KVec::new();
+        for i in 0..(SAVED_IMMS * 3 + 1) {
+            let i = u8::try_from(i % 251)?;
+            prog.extend_from_slice(&[0x18, 0x21, 0, 0, i, 1, 0, 0], GFP_KERNEL)?;
+            prog.extend_from_slice(&[0, 0, 0, 0, i % 3, 0, 0, 0], GFP_KERNEL)?;
+        }
+        assert_eq!(digest(&mut prog)?, naive_digest(&prog)?);
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! `prog->digest` at `BPF_PROG_LOAD` entry (`bpfsig_prog_digest()` in
-//! `include/linux/bpfsig.h`): the core's streaming digest over the kernel's
+//! `include/linux/bpfsig.h`): the core's in-place digest over the kernel's
 //! SHA-256, so the program is never copied to be hashed.
 
 use crate::{crypto::KernelSha256, digest, insn};
@@ -10,37 +10,43 @@ use kernel::{bindings, prelude::*};
 /// The digest of `len` instructions at `insns`, bit-identical to
 /// `bpf_prog_calc_tag()`.
 ///
+/// The instructions are modified while it runs and restored before it
+/// returns.
+///
 /// # Safety
 ///
-/// `insns` must be valid for reading `len` instructions.
+/// `insns` must be valid for reading and writing `len` instructions, and
+/// nothing else may access them until this returns.
 pub(crate) unsafe fn prog_digest(
-    insns: *const bindings::bpf_insn,
+    insns: *mut bindings::bpf_insn,
     len: u32,
 ) -> Result<[u8; digest::DIGEST_SIZE]> {
     let size = usize::try_from(len)?
         .checked_mul(insn::INSN_SIZE)
         .ok_or(EINVAL)?;
-    // SAFETY: the caller guarantees `insns` is readable for `len`
-    // instructions of `INSN_SIZE` bytes each.
-    let bytes = unsafe { core::slice::from_raw_parts(insns.cast::<u8>(), size) };
-    let view = insn::Insns::new(bytes).map_err(|_| EINVAL)?;
-    Ok(digest::prog_digest(&view, KernelSha256::new()))
+    // SAFETY: the caller guarantees `insns` is valid for reading and writing
+    // `len` instructions of `INSN_SIZE` bytes each, and exclusive to us.
+    let bytes = unsafe { core::slice::from_raw_parts_mut(insns.cast::<u8>(), size) };
+    let mut view = insn::InsnsMut::new(bytes).map_err(|_| EINVAL)?;
+    Ok(digest::prog_digest(&mut view, KernelSha256::new()))
 }
 
 /// C entry point; see `include/linux/bpfsig.h`.
 ///
 /// # Safety
 ///
-/// `insns` must be valid for reading `len` instructions and `out` for
-/// writing `SHA256_DIGEST_SIZE` bytes.
+/// `insns` must be valid for reading and writing `len` instructions that
+/// nothing else accesses meanwhile, and `out` for writing
+/// `SHA256_DIGEST_SIZE` bytes.
 #[export]
 pub unsafe extern "C" fn bpfsig_prog_digest(
-    insns: *const bindings::bpf_insn,
+    insns: *mut bindings::bpf_insn,
     len: u32,
     out: *mut u8,
 ) -> kernel::ffi::c_int {
     kernel::error::from_result(|| {
-        // SAFETY: the caller guarantees `insns` is readable for `len` insns.
+        // SAFETY: the caller guarantees `insns` is valid and exclusive for
+        // `len` insns.
         let d = unsafe { prog_digest(insns, len) }?;
         // SAFETY: the caller guarantees `out` is writable for 32 bytes; a
         // local array cannot overlap it.

@@ -3,11 +3,13 @@
 //!
 //! Bit-identical to 7.2's `bpf_prog_calc_tag()`: SHA-256 over the instructions
 //! with both imm halves of a map-fd or map-value `ld_imm64` zeroed, because fds
-//! are not stable across loads. 7.2 copies the whole program into a vmalloc'd
-//! buffer first; here unmodified runs are hashed in place and only a masked slot
-//! is copied (8 bytes on the stack), so the cost is one pass and no allocation.
+//! are not stable across loads. 7.2 vmallocs a masked copy of the program and
+//! hashes that. Here the imms are zeroed in place, a bounded number at a time,
+//! each stretch of the program is hashed where it lies, and the imms are put
+//! back: no allocation, no copy, and few calls into SHA-256 (each of which
+//! costs a SIMD section in the kernel).
 
-use crate::insn::{Insn, Insns, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, INSN_SIZE, LD_IMM64};
+use crate::insn::{Insn, InsnsMut, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, INSN_SIZE, LD_IMM64};
 use crate::sha256::Sha256;
 
 /// Length of a digest.
@@ -47,83 +49,91 @@ impl MaskState {
     }
 }
 
-/// Bytes of program staged on the stack between hash updates: large enough
-/// that SHA-256 sees whole runs of blocks, small enough for a kernel stack.
-const STAGE: usize = 512;
+/// How many non-zero imms are zeroed before a stretch is hashed and they are
+/// restored: the stack cost (8 bytes each) against the number of SHA-256 calls.
+pub const SAVED_IMMS: usize = 64;
 
-/// Computes the digest of `insns` with the SHA-256 state `h`, streaming.
+/// Byte offset of `imm` in an instruction slot.
+const IMM_OFF: usize = 4;
+
+/// Imms zeroed in the stretch being hashed, with their slot offsets.
+struct Zeroed {
+    at: [usize; SAVED_IMMS],
+    imm: [[u8; 4]; SAVED_IMMS],
+    len: usize,
+}
+
+impl Zeroed {
+    /// Puts every saved imm back and forgets them.
+    fn restore(&mut self, bytes: &mut [u8]) {
+        for (&at, &imm) in self.at.iter().zip(&self.imm).take(self.len) {
+            if let Some(dst) = imm_mut(bytes, at) {
+                *dst = imm;
+            }
+        }
+        self.len = 0;
+    }
+}
+
+/// The imm of the slot at byte offset `at`, as a fixed-size array so that
+/// saving, zeroing and restoring it are single moves (a slice copy would be
+/// a `memcpy()` call per map load in the kernel).
+fn imm_mut(bytes: &mut [u8], at: usize) -> Option<&mut [u8; 4]> {
+    let imm = bytes.get_mut(at.checked_add(IMM_OFF)?..at.checked_add(INSN_SIZE)?)?;
+    <&mut [u8; 4]>::try_from(imm).ok()
+}
+
+/// Computes the digest of `insns` with the SHA-256 state `h`.
 ///
-/// Unmasked runs of at least [`STAGE`] bytes are hashed in place; everything
-/// else (short runs and zeroed slots) goes through a `STAGE`-byte buffer, so
-/// the hash is fed in large pieces without a copy of the program.
-pub fn prog_digest<H: Sha256>(insns: &Insns<'_>, mut h: H) -> [u8; DIGEST_SIZE] {
-    let bytes = insns.as_bytes();
-    let mut stage = [0u8; STAGE];
-    let mut staged = 0usize;
+/// The program is modified while this runs and is as it was when it returns:
+/// the caller must own it exclusively (at `BPF_PROG_LOAD` entry nobody else can
+/// see it yet), which `&mut` guarantees here.
+pub fn prog_digest<H: Sha256>(insns: &mut InsnsMut<'_>, mut h: H) -> [u8; DIGEST_SIZE] {
+    let bytes = insns.bytes_mut();
+    let mut zeroed = Zeroed {
+        at: [0; SAVED_IMMS],
+        imm: [[0; 4]; SAVED_IMMS],
+        len: 0,
+    };
     let mut state = MaskState::default();
-    // Start of the run of input bytes not yet staged or hashed.
-    let mut pending = 0usize;
+    // Start of the stretch not hashed yet.
+    let mut from = 0usize;
     let mut at = 0usize;
 
-    let flush_run = |h: &mut H, stage: &mut [u8; STAGE], staged: &mut usize, run: &[u8]| {
-        if run.len() >= STAGE {
-            h.update(stage.get(..*staged).unwrap_or_default());
-            *staged = 0;
-            h.update(run);
-            return;
-        }
-        let mut rest = run;
-        while !rest.is_empty() {
-            let room = STAGE.saturating_sub(*staged);
-            let (now, later) = rest.split_at(room.min(rest.len()));
-            if let Some(dst) = stage.get_mut(*staged..staged.saturating_add(now.len())) {
-                dst.copy_from_slice(now);
-            }
-            *staged = staged.saturating_add(now.len());
-            if *staged == STAGE {
-                h.update(stage);
-                *staged = 0;
-            }
-            rest = later;
-        }
-    };
-
-    for slot in bytes.chunks_exact(INSN_SIZE) {
-        let next = at.saturating_add(INSN_SIZE);
+    while let Some(slot) = bytes.get(at..at.saturating_add(INSN_SIZE)) {
         // Most slots can neither start nor continue a map load: skip the
         // decoding (this loop runs for every instruction of every load).
         if !state.was_ld_map && slot.first() != Some(&LD_IMM64) {
-            at = next;
+            at = at.saturating_add(INSN_SIZE);
             continue;
         }
         let Ok(raw) = <[u8; INSN_SIZE]>::try_from(slot) else {
             break;
         };
         let insn = Insn::from_bytes(raw);
+        // The rule reads code, registers and off, never imm, so zeroing imms
+        // cannot change a later decision.
         if state.step(&insn) && insn.imm != 0 {
-            flush_run(
-                &mut h,
-                &mut stage,
-                &mut staged,
-                bytes.get(pending..at).unwrap_or_default(),
-            );
-            flush_run(
-                &mut h,
-                &mut stage,
-                &mut staged,
-                &Insn { imm: 0, ..insn }.to_bytes(),
-            );
-            pending = next;
+            if zeroed.len == SAVED_IMMS {
+                h.update(bytes.get(from..at).unwrap_or_default());
+                zeroed.restore(bytes);
+                from = at;
+            }
+            if let (Some(imm), Some(a), Some(i)) = (
+                imm_mut(bytes, at),
+                zeroed.at.get_mut(zeroed.len),
+                zeroed.imm.get_mut(zeroed.len),
+            ) {
+                *a = at;
+                *i = *imm;
+                *imm = [0; 4];
+                zeroed.len = zeroed.len.saturating_add(1);
+            }
         }
-        at = next;
+        at = at.saturating_add(INSN_SIZE);
     }
-    flush_run(
-        &mut h,
-        &mut stage,
-        &mut staged,
-        bytes.get(pending..).unwrap_or_default(),
-    );
-    h.update(stage.get(..staged).unwrap_or_default());
+    h.update(bytes.get(from..).unwrap_or_default());
+    zeroed.restore(bytes);
     h.finish()
 }
 
@@ -146,8 +156,15 @@ mod tests {
         .to_bytes()
     }
 
+    /// The digest of a copy of `bytes`, checking the copy is left as it was.
     fn digest(bytes: &[u8]) -> [u8; 32] {
-        prog_digest(&Insns::new(bytes).unwrap(), sha2::Sha256::default())
+        let mut copy = bytes.to_vec();
+        let d = prog_digest(
+            &mut InsnsMut::new(&mut copy).unwrap(),
+            sha2::Sha256::default(),
+        );
+        assert_eq!(copy, bytes, "the program was not restored");
+        d
     }
 
     #[test]
@@ -207,29 +224,27 @@ mod tests {
         for c in &cases {
             assert_eq!(digest(c), naive(c));
         }
-        // Runs around the staging size: shorter, equal and longer than STAGE
-        // bytes on either side of masked loads.
-        for (a, b) in [
-            (63usize, 64usize),
-            (64, 63),
-            (64, 64),
-            (65, 200),
-            (200, 1),
-            (1, 130),
+        // Around the number of imms zeroed before a stretch is hashed: the
+        // stretch boundary falls before, on and after a map load.
+        for loads in [
+            SAVED_IMMS / 2 - 1,
+            SAVED_IMMS / 2,
+            SAVED_IMMS / 2 + 1,
+            SAVED_IMMS,
+            SAVED_IMMS * 3 + 1,
         ] {
-            let plain = |n: usize| {
-                (0..n)
-                    .flat_map(|i| ins(0x07, 1, 0, 0, i as i32))
-                    .collect::<Vec<u8>>()
-            };
-            let p = [
-                plain(a),
-                ins(LD_IMM64, 1, BPF_PSEUDO_MAP_FD, 0, 7).to_vec(),
-                ins(0, 0, 0, 0, 9).to_vec(),
-                plain(b),
-            ]
-            .concat();
-            assert_eq!(digest(&p), naive(&p), "runs {a} and {b}");
+            let p: Vec<u8> = (0..loads)
+                .flat_map(|i| {
+                    let i = i as i32;
+                    [
+                        ins(0x07, 1, 0, 0, i),
+                        ins(LD_IMM64, 1, BPF_PSEUDO_MAP_VALUE, 0, i + 1),
+                        ins(0, 0, 0, 0, i % 3),
+                    ]
+                    .concat()
+                })
+                .collect();
+            assert_eq!(digest(&p), naive(&p), "{loads} map loads");
         }
         // The quirk is real: the naive reference keeps the imm of slot 1 of case 2.
         let mut changed = cases[2].clone();

@@ -174,6 +174,11 @@ impl<'a> InsnsMut<'a> {
         Insns { bytes: self.bytes }
     }
 
+    /// The raw bytes, for in-place work that keeps the length.
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        self.bytes
+    }
+
     /// Replaces slot `idx`; `false` if it does not exist.
     pub fn set(&mut self, idx: usize, insn: Insn) -> bool {
         let Some(start) = idx.checked_mul(INSN_SIZE) else {

@@ -12,11 +12,8 @@
 use bpfsig_core::btf::{index_len, skip_modifiers, Btf, BtfError, Kind, TypeTable, MAX_NAME_LEN};
 use bpfsig_testkit::{kind, loader_btf, BtfBuilder};
 
-fn parse(data: &[u8]) -> Result<usize, BtfError> {
-    let n = index_len(data)?;
-    let mut idx = vec![0u32; n];
-    Btf::parse(data, &mut idx).map(|b| b.type_count() as usize)
-}
+mod common;
+use common::parse;
 
 fn with_btf<R>(data: &[u8], f: impl FnOnce(&Btf<'_>) -> R) -> R {
     let mut idx = vec![0u32; index_len(data).unwrap()];

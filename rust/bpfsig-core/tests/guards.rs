@@ -12,20 +12,13 @@
 )]
 
 use bpfsig_core::btf::{index_len, Btf, BtfError, Kind, TypeTable};
-use bpfsig_core::digest::prog_digest;
-use bpfsig_core::insn::{Insns, BPF_PSEUDO_KFUNC_CALL_PROG_BTF, JMP_CALL};
+use bpfsig_core::insn::{BPF_PSEUDO_KFUNC_CALL_PROG_BTF, JMP_CALL};
 use bpfsig_core::proto::{func_proto, ArgKind, ProtoError};
 use bpfsig_core::resolve::ResolveError;
 use bpfsig_testkit::{insn, kind, loader_btf, naive_digest, BtfBuilder};
 
 mod common;
-use common::HostSha;
-
-fn parse(data: &[u8]) -> Result<u32, BtfError> {
-    let n = index_len(data)?;
-    let mut idx = vec![0u32; n];
-    Btf::parse(data, &mut idx).map(|b| b.type_count())
-}
+use common::{digest, parse};
 
 fn word(b: &mut [u8], at: usize, v: u32) {
     b[at..at + 4].copy_from_slice(&v.to_ne_bytes());
@@ -44,15 +37,12 @@ fn digest_masks_the_second_half_after_a_zero_first_imm() {
     p.extend_from_slice(&insn(0x18, 1, 2, 0, 0));
     p.extend_from_slice(&insn(0, 0, 0, 0, 8));
     p.extend_from_slice(&insn(0x95, 0, 0, 0, 0));
-    let ours = prog_digest(&Insns::new(&p).unwrap(), HostSha::default());
+    let ours = digest(&p);
     assert_eq!(ours, naive_digest(&p));
     // And the offset really is masked: another offset, the same digest.
     let mut q = p.clone();
     q[12] = 16;
-    assert_eq!(
-        ours,
-        prog_digest(&Insns::new(&q).unwrap(), HostSha::default())
-    );
+    assert_eq!(ours, digest(&q));
 }
 
 /// The loader BTF with its type section moved by `pad` bytes.

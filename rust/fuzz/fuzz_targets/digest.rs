@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The streaming digest equals the naive copy-mask-hash reference on any
-//! program (inputs are truncated to whole instructions).
+//! The in-place digest equals the naive copy-mask-hash reference on any
+//! program and leaves the program as it was (inputs are truncated to whole
+//! instructions).
 #![no_main]
 
 use bpfsig_core::digest::prog_digest;
-use bpfsig_core::insn::Insns;
+use bpfsig_core::insn::InsnsMut;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let prog = &data[..data.len() / 8 * 8];
-    let insns = Insns::new(prog).unwrap();
-    assert_eq!(
-        prog_digest(&insns, sha2::Sha256::default()),
-        bpfsig_testkit::naive_digest(prog)
-    );
+    let mut copy = prog.to_vec();
+    let d = prog_digest(&mut InsnsMut::new(&mut copy).unwrap(), sha2::Sha256::default());
+    assert_eq!(d, bpfsig_testkit::naive_digest(prog));
+    assert_eq!(copy, prog);
 });

@@ -6,7 +6,7 @@
 use crate::bpf;
 use crate::{check, Ctx, Outcome};
 use bpfsig_core::digest::prog_digest;
-use bpfsig_core::insn::Insns;
+use bpfsig_core::insn::InsnsMut;
 
 pub const CASES: &[crate::Case] = &[
     ("kernel_is_the_bpfsig_build", kernel_is_the_bpfsig_build),
@@ -90,7 +90,11 @@ fn minimal_prog_loads(_: &mut Ctx) -> Outcome {
         "prog type {}",
         info.prog_type
     );
-    let digest = prog_digest(&Insns::new(&insns).unwrap(), sha2::Sha256::default());
+    let mut copy = insns.clone();
+    let digest = prog_digest(
+        &mut InsnsMut::new(&mut copy).unwrap(),
+        sha2::Sha256::default(),
+    );
     check!(
         info.tag == digest[..8],
         "kernel tag {:02x?} != core digest prefix {:02x?}",

@@ -2,8 +2,25 @@
 //! Shared by the integration tests: a stand-in for vmlinux BTF.
 #![allow(dead_code, unused_imports, clippy::arithmetic_side_effects)]
 
-use bpfsig_core::btf::{Btf, BtfError, Kind, Type, TypeTable};
+use bpfsig_core::btf::{index_len, Btf, BtfError, Kind, Type, TypeTable};
 use bpfsig_core::resolve::KernelBtf;
+
+/// Parses `data` with an index of the size the header asks for; its type count.
+pub fn parse(data: &[u8]) -> Result<u32, BtfError> {
+    let mut idx = vec![0u32; index_len(data)?];
+    Btf::parse(data, &mut idx).map(|b| b.type_count())
+}
+
+/// `prog_digest` of a copy of `p`, checking that it leaves the copy as it was.
+pub fn digest(p: &[u8]) -> [u8; 32] {
+    let mut copy = p.to_vec();
+    let d = bpfsig_core::digest::prog_digest(
+        &mut bpfsig_core::insn::InsnsMut::new(&mut copy).unwrap(),
+        HostSha::default(),
+    );
+    assert_eq!(copy, p, "prog_digest did not restore the program");
+    d
+}
 
 /// A stand-in for vmlinux: a Btf plus a by-name lookup that counts its calls.
 pub struct FakeKernel<'a> {
