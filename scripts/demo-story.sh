@@ -48,6 +48,11 @@ unsigned_load() { # rc enforcing text
 	fi
 }
 
+# With no audit daemon, the kernel prints audit records to its log, but only
+# as printk_ratelimit() allows (10 per 5 s), and success_audit below makes
+# many: lift the limit so that the records shown are the ones looked for.
+echo 0 >/proc/sys/kernel/printk_ratelimit
+
 say "bpfsig: signed BPF light skeletons, proved by the kernel, gated by IPE"
 say "kernel $(uname -r); skeletons from selftests/skel/progs, built by the series' clang + bpftool"
 say ""
