@@ -88,7 +88,7 @@ cold=$(grep ' cold$' "${BPFSIG_BENCH_COLD_FROM:-$BPFSIG_CACHE}/test-runs.log" 2>
 	echo
 	echo "- machine: $(nproc) CPUs ($(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -1)), $(free -g | awk '/Mem:/ {print $2}') GiB, QEMU TCG (no KVM)"
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)'), kernel $(cat "$KBUILD/include/config/kernel.release")"
+	echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!BENCHMARKS.md' || echo ' (with uncommitted changes)'), kernel $(cat "$KBUILD/include/config/kernel.release")"
 	echo
 	echo "## 1. Program digest: Rust (in place) vs \`bpf_prog_calc_tag()\`"
 	echo

@@ -21,10 +21,21 @@ MUTANTS = [
     ("digest: skip the map state when imm == 0", CORE + "digest.rs",
      "if state.step(&insn) && insn.imm != 0 {", "if insn.imm != 0 && state.step(&insn) {"),
     ("digest: the program is not restored at the end", CORE + "digest.rs",
-     "    h.update(bytes.get(from..).unwrap_or_default());\n    zeroed.restore(bytes);\n",
+     "    h.update(bytes.get(from..).unwrap_or_default());\n"
+     "    zeroed.restore(bytes.get_mut(from..).unwrap_or_default());\n",
      "    h.update(bytes.get(from..).unwrap_or_default());\n"),
     ("digest: a full set of zeroed imms is not hashed first", CORE + "digest.rs",
-     "if zeroed.len == SAVED_IMMS {", "if zeroed.len > SAVED_IMMS {"),
+     "Some(rel) if zeroed.len < N => rel,", "Some(rel) if zeroed.len <= N => rel,"),
+    ("digest: a hashed set is forgotten, not restored", CORE + "digest.rs",
+     "zeroed.restore(bytes.get_mut(from..).unwrap_or_default());\n                    from = at;",
+     "zeroed.len = 0;\n                    from = at;"),
+    ("digest: a set is restored before it is hashed", CORE + "digest.rs",
+     "h.update(bytes.get(from..at).unwrap_or_default());\n"
+     "                    zeroed.restore(bytes.get_mut(from..).unwrap_or_default());",
+     "zeroed.restore(bytes.get_mut(from..).unwrap_or_default());\n"
+     "                    h.update(bytes.get(from..at).unwrap_or_default());"),
+    ("digest: more imms per stretch than the stack budget", CORE + "digest.rs",
+     "pub const SAVED_IMMS: usize = 64;", "pub const SAVED_IMMS: usize = 512;"),
     ("btf: no type_off % 4 check", CORE + "btf.rs",
      "if type_off % 4 != 0\n        || type_len", "if type_len"),
     ("btf: no layout/string overlap check", CORE + "btf.rs",

@@ -298,21 +298,42 @@ mod tests {
     #[test]
     fn rust_digest_equals_bpf_prog_calc_tag() -> Result {
         let mut programs = TestPrograms(0x2545_f491_4f6c_dd1d);
-        for _ in 0..200 {
-            let mut insns = programs.next_program(160)?;
+        for round in 0..201 {
+            let mut insns = if round < 200 {
+                programs.next_program(160)?
+            } else {
+                // Dense in map loads: many stretches of zeroed imms.
+                let mut p = KVec::new();
+                for i in 0..200u8 {
+                    p.extend_from_slice(&[0x18, 0x11, 0, 0, i, 1, 0, 0], GFP_KERNEL)?;
+                    p.extend_from_slice(&[0, 0, 0, 0, i, 0, 0, 0], GFP_KERNEL)?;
+                }
+                p
+            };
             if insns.is_empty() {
                 insns.extend_from_slice(&EXIT, GFP_KERNEL)?;
             }
             let prog = Prog::new(&insns)?;
             // SAFETY: `prog` is a complete program.
             assert_eq!(unsafe { bindings::bpf_prog_calc_tag(prog.0) }, 0);
-            let len = u32::try_from(insns.len().checked_div(8).ok_or(EINVAL)?)?;
-            // SAFETY: `insns` holds `len` instructions and nothing else
-            // refers to it.
-            let ours = unsafe { prog_digest::prog_digest(insns.as_mut_ptr().cast(), len) }?;
             // SAFETY: `prog` is live; the digest is a plain array.
             let c = unsafe { (*prog.0).__bindgen_anon_1.digest };
+            // The C entry point on the program's own instructions, as at
+            // BPF_PROG_LOAD entry.
+            let len = u32::try_from(insns.len().checked_div(8).ok_or(EINVAL)?)?;
+            let mut ours = [0u8; 32];
+            // SAFETY: `prog` is live and not shared (type invariant);
+            // `insnsi` is its flexible array of `len` instructions.
+            let insnsi =
+                unsafe { (&raw mut (*prog.0).__bindgen_anon_2).cast::<bindings::bpf_insn>() };
+            // SAFETY: `insnsi` holds `len` instructions nothing else uses;
+            // `ours` has room for the digest.
+            let rc = unsafe { prog_digest::bpfsig_prog_digest(insnsi, len, ours.as_mut_ptr()) };
+            assert_eq!(rc, 0);
             assert!(ours == c);
+            // SAFETY: as above, and the call has returned.
+            let now = unsafe { core::slice::from_raw_parts(insnsi.cast::<u8>(), insns.len()) };
+            assert!(*now == *insns);
         }
         Ok(())
     }

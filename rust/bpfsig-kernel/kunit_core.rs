@@ -73,7 +73,7 @@ mod tests {
     use super::*;
     use crate::btf::{index_len, Btf, Kind, TypeTable};
     use crate::crypto::KernelSha256;
-    use crate::digest::{prog_digest, SAVED_IMMS};
+    use crate::digest::{prog_digest, prog_digest_batched, SAVED_IMMS};
     use crate::insn::InsnsMut;
     use crate::metadata::{decide, Decision, MapView, MetaError};
     use crate::proto::{func_proto, ArgKind};
@@ -84,7 +84,10 @@ mod tests {
         before.extend_from_slice(prog, GFP_KERNEL)?;
         let mut insns = InsnsMut::new(prog).map_err(|_| EINVAL)?;
         let d = prog_digest(&mut insns, KernelSha256::new());
+        // Stretches of one imm: a boundary at every masked slot.
+        let one = prog_digest_batched::<_, 1>(&mut insns, KernelSha256::new());
         assert!(*prog == *before);
+        assert!(d == one);
         Ok(d)
     }
 

@@ -37,7 +37,7 @@ fn time<F: FnMut()>(mut f: F, min: Duration, rounds: usize) -> f64 {
 }
 
 /// A program shaped like real ones: ALU/jumps, a map `ld_imm64` every 16 slots
-/// (fd in the imm, so the streaming path really masks), calls, exit.
+/// (fd in the imm, so the in-place path really masks), calls, exit.
 fn program(len: usize) -> Vec<u8> {
     let mut p = Vec::with_capacity(len * 8);
     let mut i = 0;

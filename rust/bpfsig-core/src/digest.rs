@@ -56,18 +56,25 @@ pub const SAVED_IMMS: usize = 64;
 /// Byte offset of `imm` in an instruction slot.
 const IMM_OFF: usize = 4;
 
-/// Imms zeroed in the stretch being hashed, with their slot offsets.
-struct Zeroed {
-    at: [usize; SAVED_IMMS],
-    imm: [[u8; 4]; SAVED_IMMS],
+/// Imms zeroed in the stretch being hashed: their slots' offsets from the
+/// start of the stretch and their original bytes.
+struct Zeroed<const N: usize> {
+    rel: [u32; N],
+    imm: [[u8; 4]; N],
     len: usize,
 }
 
-impl Zeroed {
-    /// Puts every saved imm back and forgets them.
-    fn restore(&mut self, bytes: &mut [u8]) {
-        for (&at, &imm) in self.at.iter().zip(&self.imm).take(self.len) {
-            if let Some(dst) = imm_mut(bytes, at) {
+// The stack this costs: about the 512-byte staging buffer it replaced.
+const _: () = assert!(core::mem::size_of::<Zeroed<SAVED_IMMS>>() <= 520);
+
+impl<const N: usize> Zeroed<N> {
+    /// With no room for an imm nothing could be masked.
+    const NOT_EMPTY: () = assert!(N > 0);
+
+    /// Puts every saved imm back into `stretch` and forgets them.
+    fn restore(&mut self, stretch: &mut [u8]) {
+        for (&rel, &imm) in self.rel.iter().zip(&self.imm).take(self.len) {
+            if let Some(dst) = imm_mut(stretch, rel as usize) {
                 *dst = imm;
             }
         }
@@ -88,11 +95,21 @@ fn imm_mut(bytes: &mut [u8], at: usize) -> Option<&mut [u8; 4]> {
 /// The program is modified while this runs and is as it was when it returns:
 /// the caller must own it exclusively (at `BPF_PROG_LOAD` entry nobody else can
 /// see it yet), which `&mut` guarantees here.
-pub fn prog_digest<H: Sha256>(insns: &mut InsnsMut<'_>, mut h: H) -> [u8; DIGEST_SIZE] {
+pub fn prog_digest<H: Sha256>(insns: &mut InsnsMut<'_>, h: H) -> [u8; DIGEST_SIZE] {
+    prog_digest_batched::<H, SAVED_IMMS>(insns, h)
+}
+
+/// [`prog_digest`] zeroing up to `N` imms per stretch; the same digest for any
+/// `N` > 0. A parameter so that tests can put the stretch boundary anywhere.
+pub fn prog_digest_batched<H: Sha256, const N: usize>(
+    insns: &mut InsnsMut<'_>,
+    mut h: H,
+) -> [u8; DIGEST_SIZE] {
+    let () = Zeroed::<N>::NOT_EMPTY;
     let bytes = insns.bytes_mut();
-    let mut zeroed = Zeroed {
-        at: [0; SAVED_IMMS],
-        imm: [[0; 4]; SAVED_IMMS],
+    let mut zeroed = Zeroed::<N> {
+        rel: [0; N],
+        imm: [[0; 4]; N],
         len: 0,
     };
     let mut state = MaskState::default();
@@ -114,17 +131,23 @@ pub fn prog_digest<H: Sha256>(insns: &mut InsnsMut<'_>, mut h: H) -> [u8; DIGEST
         // The rule reads code, registers and off, never imm, so zeroing imms
         // cannot change a later decision.
         if state.step(&insn) && insn.imm != 0 {
-            if zeroed.len == SAVED_IMMS {
-                h.update(bytes.get(from..at).unwrap_or_default());
-                zeroed.restore(bytes);
-                from = at;
-            }
-            if let (Some(imm), Some(a), Some(i)) = (
+            // A full set, or (beyond 4 GiB) an offset u32 cannot hold: hash
+            // the stretch so far, restore it and start the next one here.
+            let rel = match at.checked_sub(from).and_then(|d| u32::try_from(d).ok()) {
+                Some(rel) if zeroed.len < N => rel,
+                _ => {
+                    h.update(bytes.get(from..at).unwrap_or_default());
+                    zeroed.restore(bytes.get_mut(from..).unwrap_or_default());
+                    from = at;
+                    0
+                }
+            };
+            if let (Some(imm), Some(r), Some(i)) = (
                 imm_mut(bytes, at),
-                zeroed.at.get_mut(zeroed.len),
+                zeroed.rel.get_mut(zeroed.len),
                 zeroed.imm.get_mut(zeroed.len),
             ) {
-                *a = at;
+                *r = rel;
                 *i = *imm;
                 *imm = [0; 4];
                 zeroed.len = zeroed.len.saturating_add(1);
@@ -133,7 +156,7 @@ pub fn prog_digest<H: Sha256>(insns: &mut InsnsMut<'_>, mut h: H) -> [u8; DIGEST
         at = at.saturating_add(INSN_SIZE);
     }
     h.update(bytes.get(from..).unwrap_or_default());
-    zeroed.restore(bytes);
+    zeroed.restore(bytes.get_mut(from..).unwrap_or_default());
     h.finish()
 }
 
@@ -157,14 +180,33 @@ mod tests {
     }
 
     /// The digest of a copy of `bytes`, checking the copy is left as it was.
-    fn digest(bytes: &[u8]) -> [u8; 32] {
+    fn digest_n<const N: usize>(bytes: &[u8]) -> [u8; 32] {
         let mut copy = bytes.to_vec();
-        let d = prog_digest(
+        let d = prog_digest_batched::<_, N>(
             &mut InsnsMut::new(&mut copy).unwrap(),
             sha2::Sha256::default(),
         );
-        assert_eq!(copy, bytes, "the program was not restored");
+        assert_eq!(copy, bytes, "the program was not restored (N = {N})");
         d
+    }
+
+    fn digest(bytes: &[u8]) -> [u8; 32] {
+        digest_n::<SAVED_IMMS>(bytes)
+    }
+
+    /// `n` map-value loads, each after a plain instruction, all `2 n` imms
+    /// non-zero.
+    fn dense(n: usize) -> Vec<u8> {
+        (0..n as i32)
+            .flat_map(|i| {
+                [
+                    ins(0x07, 1, 0, 0, i),
+                    ins(LD_IMM64, 1, BPF_PSEUDO_MAP_VALUE, 0, i + 1),
+                    ins(0, 0, 0, 0, i + 2),
+                ]
+                .concat()
+            })
+            .collect()
     }
 
     #[test]
@@ -224,31 +266,36 @@ mod tests {
         for c in &cases {
             assert_eq!(digest(c), naive(c));
         }
-        // Around the number of imms zeroed before a stretch is hashed: the
-        // stretch boundary falls before, on and after a map load.
-        for loads in [
-            SAVED_IMMS / 2 - 1,
-            SAVED_IMMS / 2,
-            SAVED_IMMS / 2 + 1,
-            SAVED_IMMS,
-            SAVED_IMMS * 3 + 1,
-        ] {
-            let p: Vec<u8> = (0..loads)
-                .flat_map(|i| {
-                    let i = i as i32;
-                    [
-                        ins(0x07, 1, 0, 0, i),
-                        ins(LD_IMM64, 1, BPF_PSEUDO_MAP_VALUE, 0, i + 1),
-                        ins(0, 0, 0, 0, i % 3),
-                    ]
-                    .concat()
-                })
-                .collect();
-            assert_eq!(digest(&p), naive(&p), "{loads} map loads");
-        }
         // The quirk is real: the naive reference keeps the imm of slot 1 of case 2.
         let mut changed = cases[2].clone();
         changed[12] ^= 1;
         assert_ne!(naive(&cases[2]), naive(&changed));
+    }
+
+    #[test]
+    fn stretch_boundaries_anywhere() {
+        let half = SAVED_IMMS / 2;
+        // Fewer, exactly as many, one more and several times as many
+        // non-zero imms as one stretch holds.
+        for n in [half - 1, half, half + 1, SAVED_IMMS * 3 + 1] {
+            let p = dense(n);
+            assert_eq!(digest(&p), naive(&p), "{n} loads");
+            // Stretches of 1, 2 and 3 imms end inside a map load, between
+            // loads and on the last slot.
+            assert_eq!(digest_n::<1>(&p), naive(&p), "{n} loads, N = 1");
+            assert_eq!(digest_n::<2>(&p), naive(&p), "{n} loads, N = 2");
+            assert_eq!(digest_n::<3>(&p), naive(&p), "{n} loads, N = 3");
+        }
+        // A full stretch, then one more imm in the program's last slot.
+        let mut p = dense(half);
+        p.extend_from_slice(&ins(LD_IMM64, 1, BPF_PSEUDO_MAP_FD, 0, 0));
+        p.extend_from_slice(&ins(0, 0, 0, 0, 5));
+        assert_eq!(digest(&p), naive(&p));
+        // Zero imms take no room: only the non-zero ones count.
+        let mut q = dense(half);
+        for load in q.chunks_exact_mut(24) {
+            load[20..24].fill(0);
+        }
+        assert_eq!(digest_n::<1>(&q), naive(&q));
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! The core never implements SHA-256 itself: in the kernel it must be
 //! `lib/crypto` (no SIMD in kernel Rust, and one audited implementation), on the
-//! host the `sha2` crate. Both are incremental, which the streaming digest
+//! host the `sha2` crate. Both are incremental, which the in-place digest
 //! relies on to avoid copying programs.
 
 /// Incremental SHA-256.

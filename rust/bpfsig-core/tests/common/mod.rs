@@ -13,12 +13,17 @@ pub fn parse(data: &[u8]) -> Result<u32, BtfError> {
 
 /// `prog_digest` of a copy of `p`, checking that it leaves the copy as it was.
 pub fn digest(p: &[u8]) -> [u8; 32] {
+    digest_n::<{ bpfsig_core::digest::SAVED_IMMS }>(p)
+}
+
+/// [`digest`] with stretches of `N` imms.
+pub fn digest_n<const N: usize>(p: &[u8]) -> [u8; 32] {
     let mut copy = p.to_vec();
-    let d = bpfsig_core::digest::prog_digest(
+    let d = bpfsig_core::digest::prog_digest_batched::<_, N>(
         &mut bpfsig_core::insn::InsnsMut::new(&mut copy).unwrap(),
         HostSha::default(),
     );
-    assert_eq!(copy, p, "prog_digest did not restore the program");
+    assert_eq!(copy, p, "prog_digest did not restore the program (N = {N})");
     d
 }
 
