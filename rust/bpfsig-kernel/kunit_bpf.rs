@@ -6,7 +6,7 @@
 
 use crate::btf::{index_len, Btf, BtfError, TypeTable};
 use crate::insn::{Insn, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_KFUNC_CALL_PROG_BTF, JMP_CALL};
-use crate::kunit_core::TestPrograms;
+use crate::kunit_core::{dense_program, TestPrograms};
 use crate::resolve::KernelBtf;
 use crate::{loader_kfunc, prog_btf_calls, prog_digest, testvec};
 use kernel::{alloc::flags::GFP_KERNEL, alloc::KVec, bindings, prelude::*};
@@ -302,13 +302,7 @@ mod tests {
             let mut insns = if round < 200 {
                 programs.next_program(160)?
             } else {
-                // Dense in map loads: many stretches of zeroed imms.
-                let mut p = KVec::new();
-                for i in 0..200u8 {
-                    p.extend_from_slice(&[0x18, 0x11, 0, 0, i, 1, 0, 0], GFP_KERNEL)?;
-                    p.extend_from_slice(&[0, 0, 0, 0, i, 0, 0, 0], GFP_KERNEL)?;
-                }
-                p
+                dense_program(200)?
             };
             if insns.is_empty() {
                 insns.extend_from_slice(&EXIT, GFP_KERNEL)?;

@@ -36,6 +36,19 @@ impl TestPrograms {
     }
 }
 
+/// `loads` map `ld_imm64`s, alternately of an fd and a value, with non-zero
+/// first imms and second imms that are zero every third load: many stretches
+/// of zeroed imms for the in-place digest.
+pub(crate) fn dense_program(loads: usize) -> Result<KVec<u8>> {
+    let mut prog = KVec::new();
+    for i in 0..loads {
+        let (n, src) = (u8::try_from(i % 251)?, if i % 2 == 0 { 0x11 } else { 0x21 });
+        prog.extend_from_slice(&[0x18, src, 0, 0, n, 1, 0, 0], GFP_KERNEL)?;
+        prog.extend_from_slice(&[0, 0, 0, 0, n % 3, 0, 0, 0], GFP_KERNEL)?;
+    }
+    Ok(prog)
+}
+
 /// The digest by the C rule, computed independently: copy, mask, one-shot
 /// `sha256()`.
 pub(crate) fn naive_digest(prog: &[u8]) -> Result<[u8; 32]> {
@@ -114,12 +127,7 @@ mod tests {
             assert!(ok);
         }
         // More map loads than the digest zeroes before hashing a stretch.
-        let mut prog = KVec::new();
-        for i in 0..(SAVED_IMMS * 3 + 1) {
-            let i = u8::try_from(i % 251)?;
-            prog.extend_from_slice(&[0x18, 0x21, 0, 0, i, 1, 0, 0], GFP_KERNEL)?;
-            prog.extend_from_slice(&[0, 0, 0, 0, i % 3, 0, 0, 0], GFP_KERNEL)?;
-        }
+        let mut prog = dense_program(SAVED_IMMS * 3 + 1)?;
         assert_eq!(digest(&mut prog)?, naive_digest(&prog)?);
         Ok(())
     }
