@@ -84,7 +84,12 @@ MUTANTS = [
     ("metadata: no hook for a promoted loader", CORE + "metadata.rs",
      "SigVerdict::Verified | SigVerdict::MetadataVerified => Ok(Decision::HookThenPromote),",
      "SigVerdict::Verified => Ok(Decision::HookThenPromote),\n"
-     "        SigVerdict::MetadataVerified => Ok(Decision::UnsignedNoPromotion),"),
+     "        SigVerdict::MetadataVerified => Ok(Decision::NoPromotion),"),
+    ("metadata: no check that the map is the caller's", CORE + "metadata.rs",
+     "    if neq.neq(excl, caller.digest) {\n        return Err(MetaError::ForeignMap);\n    }\n", "    let _ = excl;\n"),
+    ("metadata: unsigned BTF promoted", CORE + "metadata.rs",
+     "        SigVerdict::Verified | SigVerdict::MetadataVerified if caller.unsigned_btf => {\n"
+     "            Ok(Decision::NoPromotion)\n        }\n", ""),
 ]
 
 

@@ -88,7 +88,7 @@ mod tests {
     use crate::crypto::KernelSha256;
     use crate::digest::{prog_digest, prog_digest_batched, SAVED_IMMS};
     use crate::insn::InsnsMut;
-    use crate::metadata::{decide, Decision, MapView, MetaError};
+    use crate::metadata::{decide, Caller, Decision, MapView, MetaError};
     use crate::proto::{func_proto, ArgKind};
 
     /// The in-place digest of `prog`, checking that `prog` is restored.
@@ -158,29 +158,42 @@ mod tests {
         use crate::crypto::KernelMemneq;
         let m = &KernelMemneq;
         let sha = [0x5a; 32];
+        let digest = [0x3c; 32];
         let good = MapView {
-            exclusive: true,
+            excl_prog_sha: Some(&digest),
             frozen: true,
             sha: &sha,
         };
-        assert!(decide(&good, &sha, 1, m) == Ok(Decision::HookThenPromote));
-        assert!(decide(&good, &sha, 2, m) == Ok(Decision::HookThenPromote));
-        assert!(decide(&good, &sha, 0, m) == Ok(Decision::UnsignedNoPromotion));
-        assert!(decide(&good, &sha[..31], 1, m) == Err(MetaError::BadHashSize));
+        let caller = |verdict| Caller {
+            verdict,
+            digest: &digest,
+            unsigned_btf: false,
+        };
+        assert!(decide(&good, &sha, &caller(1), m) == Ok(Decision::HookThenPromote));
+        assert!(decide(&good, &sha, &caller(2), m) == Ok(Decision::HookThenPromote));
+        assert!(decide(&good, &sha, &caller(0), m) == Ok(Decision::NoPromotion));
+        assert!(decide(&good, &sha[..31], &caller(1), m) == Err(MetaError::BadHashSize));
         let unfrozen = MapView {
             frozen: false,
             ..good
         };
-        assert!(decide(&unfrozen, &sha, 1, m) == Err(MetaError::NotFrozen));
-        assert!(decide(&good, &[0; 32], 1, m) == Err(MetaError::ZeroHash));
-        // crypto_memneq() sees a difference in any byte.
+        assert!(decide(&unfrozen, &sha, &caller(1), m) == Err(MetaError::NotFrozen));
+        assert!(decide(&good, &[0; 32], &caller(1), m) == Err(MetaError::ZeroHash));
+        // crypto_memneq() sees a difference in any byte, of the map's owner
+        // and of the hash.
         for i in 0..32 {
             let mut other = sha;
             if let Some(b) = other.get_mut(i) {
                 *b ^= 0x80;
             }
-            assert!(decide(&good, &other, 1, m) == Err(MetaError::HashMismatch));
+            assert!(decide(&good, &other, &caller(1), m) == Err(MetaError::HashMismatch));
+            let foreign = MapView {
+                excl_prog_sha: Some(&other),
+                ..good
+            };
+            assert!(decide(&foreign, &sha, &caller(1), m) == Err(MetaError::ForeignMap));
         }
+        assert_eq!(MetaError::ForeignMap.to_errno(), EACCES.to_errno());
         assert_eq!(MetaError::HashMismatch.to_errno(), EINVAL.to_errno());
     }
 }

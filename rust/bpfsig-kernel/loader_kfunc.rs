@@ -40,32 +40,54 @@ unsafe fn verify_metadata(
     // (BPF_OBJ_GET_INFO_BY_FD, without a lock) and the verdict (a concurrent
     // run of this loader) at any time: read each once, into locals.
     //
-    // SAFETY: `map` is live (caller). `excl_prog_sha` is set at creation and
-    // never changes and `frozen` only goes from false to true. `sha` may be
-    // rewritten concurrently; the volatile read gives a copy that may be
-    // torn, and a torn copy can only fail the comparison below.
-    let (exclusive, frozen, sha) = unsafe {
+    // SAFETY: `map` is live (caller). `excl_prog_sha` is set at creation,
+    // points to 32 bytes and never changes, and `frozen` only goes from
+    // false to true. `sha` may be rewritten concurrently; the volatile read
+    // gives a copy that may be torn, and a torn copy can only fail the
+    // comparison below.
+    let (excl, frozen, sha) = unsafe {
+        let excl = (*map).excl_prog_sha.cast::<[u8; metadata::HASH_SIZE]>();
         (
-            !(*map).excl_prog_sha.is_null(),
+            (!excl.is_null()).then(|| excl.read()),
             core::ptr::read_volatile(&raw const (*map).frozen),
             core::ptr::read_volatile(&raw const (*map).sha),
         )
     };
-    let hash: &[u8] = if hash.is_null() {
-        &[]
-    } else {
-        // SAFETY: the caller guarantees `hash` is readable for `hash_sz` bytes.
-        unsafe { core::slice::from_raw_parts(hash, usize::try_from(hash_sz).map_err(Error::from)?) }
+    // The loader's buffer is BPF memory (its stack, or a map value another
+    // CPU can write): one volatile copy, and only of a buffer of the right
+    // size; any other size is refused by its length alone.
+    let mut local = [0u8; metadata::HASH_SIZE];
+    let hash: &[u8] = match usize::try_from(hash_sz) {
+        Ok(metadata::HASH_SIZE) if !hash.is_null() => {
+            // SAFETY: the caller guarantees `hash` is readable for
+            // `hash_sz` (32) bytes; `[u8; 32]` has alignment 1.
+            local = unsafe { core::ptr::read_volatile(hash.cast::<[u8; metadata::HASH_SIZE]>()) };
+            &local
+        }
+        _ => &[],
     };
-    // SAFETY: `aux` is live (caller); the verdict is written concurrently
-    // only with WRITE_ONCE(), hence the volatile read (READ_ONCE()).
-    let verdict = unsafe { core::ptr::read_volatile(&raw const (*aux).sig.verdict) };
+    // SAFETY: `aux` is live (caller), and so is its program. The verdict is
+    // written concurrently only with WRITE_ONCE(), hence the volatile read
+    // (READ_ONCE()); the digest, the BTF and `sig.btf` are set before the
+    // program can run and never change.
+    let (verdict, digest, unsigned_btf) = unsafe {
+        (
+            core::ptr::read_volatile(&raw const (*aux).sig.verdict),
+            (*(*aux).prog).digest,
+            !(*aux).btf.is_null() && !(*aux).sig.btf,
+        )
+    };
     let view = metadata::MapView {
-        exclusive,
+        excl_prog_sha: excl.as_ref(),
         frozen,
         sha: &sha,
     };
-    match metadata::decide(&view, hash, u32::from(verdict), &KernelMemneq) {
+    let caller = metadata::Caller {
+        verdict: u32::from(verdict),
+        digest: &digest,
+        unsigned_btf,
+    };
+    match metadata::decide(&view, hash, &caller, &KernelMemneq) {
         Err(e) => Err(Failure {
             err: Error::from_errno(e.to_errno()),
             why: Some(e.reason()),
@@ -89,7 +111,7 @@ unsafe fn verify_metadata(
             unsafe { core::ptr::write_volatile(&raw mut (*aux).sig.verdict, promoted) };
             Ok(())
         }
-        Ok(Decision::UnsignedNoPromotion) => Ok(()),
+        Ok(Decision::NoPromotion) => Ok(()),
     }
 }
 

@@ -22,6 +22,7 @@ pub const BPF_PROG_TYPE_LSM: u32 = 29;
 pub const BPF_PROG_TYPE_SYSCALL: u32 = 31;
 pub const BPF_LSM_MAC: u32 = 27;
 pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
+pub const BPF_F_SIG_BTF: u32 = 1 << 8;
 
 pub const ATTR_SIZE: usize = 168;
 

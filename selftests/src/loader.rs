@@ -4,7 +4,7 @@
 
 use crate::asm::*;
 use crate::bpf::{self, Load};
-use crate::sign::Signer;
+use crate::sign::{self, Signer};
 use crate::vmlinux::Vmlinux;
 use bpfsig_core::btf::Kind;
 use sha2::{Digest, Sha256};
@@ -85,12 +85,19 @@ pub enum Tamper {
     OtherBtf,
     /// Flip a byte of the metadata put in the map (the signed hash is of the original).
     Metadata,
-    /// Sign the instructions only (7.2's scope), and load with the BTF.
+    /// Sign the instructions only (7.2's scope), and load with the BTF and
+    /// without BPF_F_SIG_BTF: the signature leaves the BTF unsigned.
     SignInsnsOnly,
-    /// Sign the instructions only, and load with the loader's BTF grown to
-    /// exactly 16 MiB (the most BPF_BTF_LOAD takes): insns || BTF then
-    /// exceeds the 24-bit size of the dynptr the PKCS#7 check reads.
+    /// Load with BPF_F_SIG_BTF and the loader's BTF grown to exactly 16 MiB
+    /// (the most BPF_BTF_LOAD takes): the signed bytes then exceed the
+    /// 24-bit size of the dynptr the PKCS#7 check reads.
     HugeBtf,
+    /// Sign header || insns || BTF, and load without BPF_F_SIG_BTF.
+    FlagStripped,
+    /// Sign the instructions only, and load with BPF_F_SIG_BTF.
+    FlagAdded,
+    /// Sign with a header that moves the split between insns and BTF.
+    SplitMoved,
 }
 
 #[derive(Clone, Copy)]
@@ -312,9 +319,24 @@ pub fn run(sc: &Scenario, signer: &Signer, probe: &Probe) -> Result<Report, Stri
         bpf::map_hash(&map).map_err(|e| format!("map hash: {e}"))?;
     }
 
-    let mut signed = insns.clone();
-    if sc.with_btf && !matches!(sc.tamper, Tamper::HugeBtf | Tamper::SignInsnsOnly) {
-        signed.extend_from_slice(&btf);
+    // Signed with BPF_F_SIG_BTF when the load has BTF, as bpftool signs.
+    let (signed, mut sig_btf) = match sc.tamper {
+        _ if !sc.with_btf => (insns.clone(), false),
+        Tamper::SignInsnsOnly => (insns.clone(), false),
+        Tamper::FlagAdded => (insns.clone(), true),
+        Tamper::FlagStripped => (sign::btf_signed_bytes(&insns, &btf), false),
+        Tamper::SplitMoved => {
+            let mut b = sign::btf_signed_bytes(&insns, &btf);
+            let i = (insns.len() + 8) as u32;
+            let t = (btf.len() - 8) as u32;
+            b[8..12].copy_from_slice(&i.to_le_bytes());
+            b[12..16].copy_from_slice(&t.to_le_bytes());
+            (b, true)
+        }
+        _ => (sign::btf_signed_bytes(&insns, &btf), true),
+    };
+    if sc.tamper == Tamper::HugeBtf {
+        sig_btf = true;
     }
     let sig = if sc.signed {
         Some(signer.sign(&signed)?)
@@ -355,7 +377,7 @@ pub fn run(sc: &Scenario, signer: &Signer, probe: &Probe) -> Result<Report, Stri
     let before = probe.value();
     let load = bpf::prog_load(&Load {
         prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
-        prog_flags: bpf::BPF_F_SLEEPABLE,
+        prog_flags: bpf::BPF_F_SLEEPABLE | if sig_btf { bpf::BPF_F_SIG_BTF } else { 0 },
         insns: &insns,
         btf: btf_fd.as_ref(),
         fd_array: &fds,

@@ -117,3 +117,14 @@ impl Drop for Signer {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// What a signature with BPF_F_SIG_BTF covers: `struct bpf_sig_btf_hdr`
+/// (magic, little-endian lengths), the instructions, the raw BTF.
+pub fn btf_signed_bytes(insns: &[u8], btf: &[u8]) -> Vec<u8> {
+    let mut b = b"\0BPFSIG\x01".to_vec();
+    b.extend_from_slice(&(insns.len() as u32).to_le_bytes());
+    b.extend_from_slice(&(btf.len() as u32).to_le_bytes());
+    b.extend_from_slice(insns);
+    b.extend_from_slice(btf);
+    b
+}

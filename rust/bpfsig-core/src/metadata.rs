@@ -5,10 +5,10 @@
 //! BTF), in which the SHA-256 of its metadata blob is an immediate. The blob
 //! itself lives in a map the loader reads at run time, so the signature only
 //! means something once the kernel has checked that this map is the one that
-//! was hashed: exclusive to the loader, frozen, and with a cached hash equal to
-//! the signed one. Only then may the program's verdict say so.
+//! was hashed: exclusive to this loader, frozen, and with a cached hash equal
+//! to the signed one. Only then may the program's verdict say so.
 
-use crate::errno::EINVAL;
+use crate::errno::{EACCES, EINVAL};
 
 /// Size of the metadata hash.
 pub const HASH_SIZE: usize = 32;
@@ -40,16 +40,29 @@ impl SigVerdict {
 /// What the kfunc may see of a map.
 #[derive(Clone, Copy, Debug)]
 pub struct MapView<'a> {
-    /// `map->excl_prog_sha != NULL`.
-    pub exclusive: bool,
+    /// `map->excl_prog_sha`: the digest of the one program that may use the
+    /// map, `None` if the map is not exclusive.
+    pub excl_prog_sha: Option<&'a [u8; HASH_SIZE]>,
     /// The map is frozen (`map->frozen`).
     pub frozen: bool,
     /// `map->sha`: the cached SHA-256 of the values, all zero if never computed.
     pub sha: &'a [u8; HASH_SIZE],
 }
 
-/// Why the metadata is not verified. Every case is `-EINVAL`: the loader's
-/// own checks are what failed, not a policy.
+/// What the kfunc may see of the program that calls it.
+#[derive(Clone, Copy, Debug)]
+pub struct Caller<'a> {
+    /// The raw `prog->aux->sig.verdict`.
+    pub verdict: u32,
+    /// `prog->digest`, taken at `BPF_PROG_LOAD` entry.
+    pub digest: &'a [u8; HASH_SIZE],
+    /// The program carries BTF that its signature does not cover (signed
+    /// over its instructions alone, without `BPF_F_SIG_BTF`): what that BTF
+    /// says was never vouched for, so the signature proves no loader.
+    pub unsigned_btf: bool,
+}
+
+/// Why the metadata is not verified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MetaError {
     /// `hash__sz != 32`.
@@ -61,6 +74,8 @@ pub enum MetaError {
     /// The signed hash, or the map's cached hash, is all zero: a zero hash
     /// proves nothing, and an all-zero `map->sha` was never computed.
     ZeroHash,
+    /// The map is exclusive to another program than the caller.
+    ForeignMap,
     /// The cached hash differs from the signed one.
     HashMismatch,
     /// The program's verdict field holds no known verdict.
@@ -68,9 +83,13 @@ pub enum MetaError {
 }
 
 impl MetaError {
-    /// The kernel errno for this error.
+    /// The kernel errno for this error: `-EACCES` when the map is not the
+    /// caller's to use, `-EINVAL` when the loader's own checks failed.
     pub const fn to_errno(self) -> i32 {
-        -EINVAL
+        match self {
+            Self::ForeignMap => -EACCES,
+            _ => -EINVAL,
+        }
     }
 
     /// What failed, in the kernel's words, for the log (a C string: the
@@ -81,6 +100,7 @@ impl MetaError {
             Self::NotExclusive => c"the map is not exclusive to the loader",
             Self::NotFrozen => c"the map is not frozen",
             Self::ZeroHash => c"the signed hash or the map's hash is all zero",
+            Self::ForeignMap => c"the map is exclusive to another program",
             Self::HashMismatch => c"the map's hash differs from the signed one",
             Self::BadVerdict => c"the program's signature verdict is unknown",
         }
@@ -95,9 +115,10 @@ pub enum Decision {
     /// Also for a loader promoted by an earlier run: each run creates maps
     /// and programs again, and the LSM's answer may have changed.
     HookThenPromote,
-    /// An unsigned loader: the checks passed (as 7.2's inline check would), but
-    /// there is no signature to strengthen: no hook, no promotion.
-    UnsignedNoPromotion,
+    /// An unsigned loader, or one whose BTF is unsigned: the checks passed
+    /// (as 7.2's inline check would), but there is no signature to
+    /// strengthen: no hook, no promotion.
+    NoPromotion,
 }
 
 /// Constant-time inequality of two hashes: the seam to the kernel's
@@ -124,31 +145,37 @@ impl HashNeq for FoldNeq {
 }
 
 /// Decides the kfunc's result. `hash` is the loader's buffer of `hash.len()`
-/// (`hash__sz`) bytes; `map.sha` must be one local copy of `map->sha`, read
-/// once; `verdict` is the raw `prog->aux->sig.verdict`.
+/// (`hash__sz`) bytes, and `map.sha` one local copy of `map->sha`: each read
+/// once, since other CPUs may write them.
 ///
 /// The order of checks is the specification's, so each failure has one cause.
 pub fn decide<N: HashNeq + ?Sized>(
     map: &MapView<'_>,
     hash: &[u8],
-    verdict: u32,
+    caller: &Caller<'_>,
     neq: &N,
 ) -> Result<Decision, MetaError> {
     let hash: &[u8; HASH_SIZE] = hash.try_into().map_err(|_| MetaError::BadHashSize)?;
-    if !map.exclusive {
-        return Err(MetaError::NotExclusive);
-    }
+    let excl = map.excl_prog_sha.ok_or(MetaError::NotExclusive)?;
     if !map.frozen {
         return Err(MetaError::NotFrozen);
     }
     if hash.iter().all(|&b| b == 0) || map.sha.iter().all(|&b| b == 0) {
         return Err(MetaError::ZeroHash);
     }
+    // The verifier binds an exclusive map only to the program with that
+    // digest; checking again here does not depend on how the map arrived.
+    if neq.neq(excl, caller.digest) {
+        return Err(MetaError::ForeignMap);
+    }
     if neq.neq(map.sha, hash) {
         return Err(MetaError::HashMismatch);
     }
-    match SigVerdict::from_raw(verdict).ok_or(MetaError::BadVerdict)? {
-        SigVerdict::Unsigned => Ok(Decision::UnsignedNoPromotion),
+    match SigVerdict::from_raw(caller.verdict).ok_or(MetaError::BadVerdict)? {
+        SigVerdict::Unsigned => Ok(Decision::NoPromotion),
+        SigVerdict::Verified | SigVerdict::MetadataVerified if caller.unsigned_btf => {
+            Ok(Decision::NoPromotion)
+        }
         SigVerdict::Verified | SigVerdict::MetadataVerified => Ok(Decision::HookThenPromote),
     }
 }
@@ -158,14 +185,24 @@ mod tests {
     use super::*;
 
     const H: [u8; 32] = [0xab; 32];
+    /// The calling loader's digest, and the map's `excl_prog_sha`.
+    const D: [u8; 32] = [0x5c; 32];
+
+    fn caller(verdict: u32) -> Caller<'static> {
+        Caller {
+            verdict,
+            digest: &D,
+            unsigned_btf: false,
+        }
+    }
 
     fn decide(map: &MapView<'_>, hash: &[u8], verdict: u32) -> Result<Decision, MetaError> {
-        super::decide(map, hash, verdict, &FoldNeq)
+        super::decide(map, hash, &caller(verdict), &FoldNeq)
     }
 
     fn good() -> MapView<'static> {
         MapView {
-            exclusive: true,
+            excl_prog_sha: Some(&D),
             frozen: true,
             sha: &H,
         }
@@ -178,7 +215,7 @@ mod tests {
 
     #[test]
     fn unsigned_loader_is_checked_but_never_promoted() {
-        assert_eq!(decide(&good(), &H, 0), Ok(Decision::UnsignedNoPromotion));
+        assert_eq!(decide(&good(), &H, 0), Ok(Decision::NoPromotion));
         // The checks still apply to it.
         let m = MapView {
             frozen: false,
@@ -188,8 +225,37 @@ mod tests {
     }
 
     #[test]
+    fn a_signature_that_leaves_the_btf_unsigned_proves_no_loader() {
+        for verdict in [1, 2] {
+            let c = Caller {
+                unsigned_btf: true,
+                ..caller(verdict)
+            };
+            assert_eq!(
+                super::decide(&good(), &H, &c, &FoldNeq),
+                Ok(Decision::NoPromotion)
+            );
+        }
+    }
+
+    #[test]
     fn promoted_loader_asks_the_lsm_again() {
         assert_eq!(decide(&good(), &H, 2), Ok(Decision::HookThenPromote));
+    }
+
+    #[test]
+    fn a_map_exclusive_to_another_program_is_refused_with_eacces() {
+        for i in 0..32 {
+            let mut other = D;
+            other[i] ^= 0x01;
+            let m = MapView {
+                excl_prog_sha: Some(&other),
+                ..good()
+            };
+            assert_eq!(decide(&m, &H, 1), Err(MetaError::ForeignMap), "byte {i}");
+            assert_eq!(decide(&m, &H, 0), Err(MetaError::ForeignMap), "byte {i}");
+        }
+        assert_eq!(MetaError::ForeignMap.to_errno(), -13);
     }
 
     #[test]
@@ -201,7 +267,7 @@ mod tests {
         assert_eq!(
             decide(
                 &MapView {
-                    exclusive: false,
+                    excl_prog_sha: None,
                     ..good()
                 },
                 &H,
@@ -236,6 +302,7 @@ mod tests {
             MetaError::NotFrozen,
             MetaError::ZeroHash,
             MetaError::HashMismatch,
+            MetaError::BadVerdict,
         ] {
             assert_eq!(e.to_errno(), -22);
         }
@@ -279,14 +346,15 @@ mod tests {
                 self.0
             }
         }
+        // The first comparison (map owner) already differs.
         assert_eq!(
-            super::decide(&good(), &H, 1, &Always(true)),
-            Err(MetaError::HashMismatch)
+            super::decide(&good(), &H, &caller(1), &Always(true)),
+            Err(MetaError::ForeignMap)
         );
         let mut other = H;
         other[0] ^= 1;
         assert_eq!(
-            super::decide(&good(), &other, 1, &Always(false)),
+            super::decide(&good(), &other, &caller(1), &Always(false)),
             Ok(Decision::HookThenPromote)
         );
     }
@@ -298,6 +366,7 @@ mod tests {
             MetaError::NotExclusive,
             MetaError::NotFrozen,
             MetaError::ZeroHash,
+            MetaError::ForeignMap,
             MetaError::HashMismatch,
             MetaError::BadVerdict,
         ] {
@@ -310,23 +379,34 @@ mod tests {
     fn checks_run_in_spec_order() {
         // Everything wrong at once: the first check in SPEC §3 order wins.
         let zero = [0u8; 32];
+        let other = [0x77; 32];
         let bad = MapView {
-            exclusive: false,
+            excl_prog_sha: None,
             frozen: false,
             sha: &zero,
         };
         assert_eq!(decide(&bad, &H[..31], 1), Err(MetaError::BadHashSize));
         assert_eq!(decide(&bad, &H, 1), Err(MetaError::NotExclusive));
-        assert_eq!(
-            decide(
-                &MapView {
-                    exclusive: true,
-                    ..bad
-                },
-                &H,
-                1
-            ),
-            Err(MetaError::NotFrozen)
-        );
+        let bad = MapView {
+            excl_prog_sha: Some(&other),
+            ..bad
+        };
+        assert_eq!(decide(&bad, &H, 1), Err(MetaError::NotFrozen));
+        let bad = MapView {
+            frozen: true,
+            ..bad
+        };
+        assert_eq!(decide(&bad, &H, 1), Err(MetaError::ZeroHash));
+        let bad = MapView {
+            sha: &[0x99; 32],
+            ..bad
+        };
+        assert_eq!(decide(&bad, &H, 1), Err(MetaError::ForeignMap));
+        let bad = MapView {
+            excl_prog_sha: Some(&D),
+            ..bad
+        };
+        assert_eq!(decide(&bad, &H, 1), Err(MetaError::HashMismatch));
+        assert_eq!(decide(&good(), &H, 7), Err(MetaError::BadVerdict));
     }
 }

@@ -29,7 +29,7 @@ pub const CASES: &[crate::Case] = &[
     ("call_src_reg_4_is_reserved_einval", src_reg_4),
     ("kernel_btf_as_prog_btf_fd_is_eacces", kernel_btf_fd),
     (
-        "insns_only_signature_with_prog_btf_is_ekeyrejected",
+        "insns_only_signature_prog_btf_call_is_eacces",
         insns_only_sig,
     ),
     (
@@ -224,8 +224,9 @@ fn kernel_btf_fd(_: &mut Ctx) -> Outcome {
     refused(&load, EACCES, "", "a program with vmlinux BTF as its BTF")
 }
 
-/// SPEC §2: with prog_btf_fd the signed bytes are insns || BTF, so a
-/// signature over the instructions alone does not verify.
+/// SPEC §2 (revised 2026-12-02): a signature over the instructions alone
+/// leaves the BTF unsigned, so the kfunc it names cannot be trusted: a
+/// program-BTF call of such a program is refused.
 fn insns_only_sig(ctx: &mut Ctx) -> Outcome {
     match go(
         ctx,
@@ -234,7 +235,7 @@ fn insns_only_sig(ctx: &mut Ctx) -> Outcome {
             ..Scenario::default()
         },
     ) {
-        Ok(r) => load_failed(&r, EKEYREJECTED, ""),
+        Ok(r) => load_failed(&r, EACCES, "need a signature over its BTF"),
         Err(o) => o,
     }
 }
@@ -333,7 +334,7 @@ fn dup2_race(ctx: &mut Ctx) -> Outcome {
     };
     let hash = [0x5au8; 32];
     let insns = crate::loader::loader_insns(&hash, 32, call_prog_btf(func as i32, 0));
-    let sig = match signer.sign(&[insns.clone(), btf].concat()) {
+    let sig = match signer.sign(&crate::sign::btf_signed_bytes(&insns, &btf)) {
         Ok(s) => s,
         Err(e) => return Outcome::Fail(e),
     };
@@ -362,7 +363,7 @@ fn dup2_race(ctx: &mut Ctx) -> Outcome {
             let fds = [map.as_raw_fd()];
             match bpf::prog_load(&Load {
                 prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
-                prog_flags: bpf::BPF_F_SLEEPABLE,
+                prog_flags: bpf::BPF_F_SLEEPABLE | bpf::BPF_F_SIG_BTF,
                 insns: &insns,
                 btf: Some(&slot),
                 fd_array: &fds,

@@ -68,6 +68,7 @@ pub(crate) fn load_failed(r: &Report, errno: i32, log_has: &str) -> Outcome {
     }
 }
 
+mod binding;
 mod hardening;
 mod ipe;
 mod kernel;
@@ -81,6 +82,7 @@ pub fn all() -> Vec<crate::Case> {
     v.extend_from_slice(loader::CASES);
     v.extend_from_slice(rewrites::CASES);
     v.extend_from_slice(hardening::CASES);
+    v.extend_from_slice(binding::CASES);
     v.extend_from_slice(skel::CASES);
     // last: they leave a policy behind
     v.extend_from_slice(ipe::CASES);
