@@ -32,7 +32,6 @@ pub mod btf;
 pub mod digest;
 pub mod errno;
 pub mod insn;
-pub mod ipe;
 pub mod metadata;
 pub mod proto;
 pub mod resolve;
@@ -41,7 +40,6 @@ pub mod sha256;
 // The kernel side; the modules with a C entry point are public, as the
 // entry points are.
 mod crypto;
-pub mod ipe_props;
 mod kernel_btf;
 pub mod loader_kfunc;
 pub mod prog_btf_calls;
@@ -68,33 +66,12 @@ const _: () = {
     assert!(errno::EINVAL.unsigned_abs() == bindings::EINVAL);
 };
 
-// The same for the values IPE passes and reads (enum bpfsig_ipe_prop,
-// enum bpf_sig_verdict, enum bpf_sig_keyring).
+// The same for the verdicts the kfunc reads and writes (enum bpf_sig_verdict).
 const _: () = {
-    use ipe::{Keyring, Prop};
     use metadata::SigVerdict;
-    assert!(Prop::SigUnsigned as u32 == bindings::bpfsig_ipe_prop_BPFSIG_IPE_SIG_UNSIGNED);
-    assert!(Prop::SigOk as u32 == bindings::bpfsig_ipe_prop_BPFSIG_IPE_SIG_OK);
-    assert!(
-        Prop::SigMetadataVerified as u32
-            == bindings::bpfsig_ipe_prop_BPFSIG_IPE_SIG_METADATA_VERIFIED
-    );
-    assert!(Prop::KeyringBuiltin as u32 == bindings::bpfsig_ipe_prop_BPFSIG_IPE_KEYRING_BUILTIN);
-    assert!(
-        Prop::KeyringSecondary as u32 == bindings::bpfsig_ipe_prop_BPFSIG_IPE_KEYRING_SECONDARY
-    );
-    assert!(Prop::KeyringPlatform as u32 == bindings::bpfsig_ipe_prop_BPFSIG_IPE_KEYRING_PLATFORM);
-    assert!(Prop::KeyringUser as u32 == bindings::bpfsig_ipe_prop_BPFSIG_IPE_KEYRING_USER);
-    assert!(Prop::KernelFalse as u32 == bindings::bpfsig_ipe_prop_BPFSIG_IPE_KERNEL_FALSE);
-    assert!(Prop::KernelTrue as u32 == bindings::bpfsig_ipe_prop_BPFSIG_IPE_KERNEL_TRUE);
-    assert!(Prop::ALL.len() == bindings::bpfsig_ipe_prop___BPFSIG_IPE_PROP_MAX as usize);
     assert!(SigVerdict::Unsigned as u32 == bindings::bpf_sig_verdict_BPF_SIG_UNSIGNED);
     assert!(SigVerdict::Verified as u32 == bindings::bpf_sig_verdict_BPF_SIG_VERIFIED);
     assert!(
         SigVerdict::MetadataVerified as u32 == bindings::bpf_sig_verdict_BPF_SIG_METADATA_VERIFIED
     );
-    assert!(Keyring::Builtin as u32 == bindings::bpf_sig_keyring_BPF_SIG_KEYRING_BUILTIN);
-    assert!(Keyring::Secondary as u32 == bindings::bpf_sig_keyring_BPF_SIG_KEYRING_SECONDARY);
-    assert!(Keyring::Platform as u32 == bindings::bpf_sig_keyring_BPF_SIG_KEYRING_PLATFORM);
-    assert!(Keyring::User as u32 == bindings::bpf_sig_keyring_BPF_SIG_KEYRING_USER);
 };

@@ -49,12 +49,16 @@ impl TypeTable for KernelTypes {
         if t.is_null() {
             return Err(BtfError::BadId { id });
         }
+        // The trailing data is stepped over by the kernel's own reading of
+        // the info word, the one its validation used.
+        //
         // SAFETY: `t` points to a `struct btf_type` of the kernel's BTF.
-        let info = unsafe { (*t).info };
-        let [vlen_lo, vlen_hi, _, kind_bits] = info.to_le_bytes();
-        let kind = btf::Kind::from_raw(kind_bits & 0x1f).ok_or(BtfError::UnknownKind { id })?;
-        let len =
-            btf::TYPE_LEN.saturating_add(kind.extra_len(u16::from_le_bytes([vlen_lo, vlen_hi])));
+        let (kind, vlen) = unsafe { (bindings::btf_kind(t), bindings::btf_type_vlen(t)) };
+        let kind = u8::try_from(kind)
+            .ok()
+            .and_then(btf::Kind::from_raw)
+            .ok_or(BtfError::UnknownKind { id })?;
+        let len = btf::TYPE_LEN.saturating_add(kind.extra_len(vlen));
         // SAFETY: kernel BTF was validated when it was loaded: the type is
         // followed by the trailing data its kind and vlen announce, and
         // lives as long as `self.btf`.

@@ -74,6 +74,23 @@ impl Signer {
         Ok(Self { dir, keyring })
     }
 
+    /// The test key of `dir` (`signing.crt.pem`, `signing.key.pem`), which
+    /// the test kernel trusts as a builtin key: signatures for keyring 0.
+    pub fn builtin(dir: &std::path::Path) -> Result<Self, String> {
+        let tmp = std::env::temp_dir().join(format!("bpfsig-builtin-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+        for (from, to) in [
+            ("signing.crt.pem", "cert.pem"),
+            ("signing.key.pem", "key.pem"),
+        ] {
+            std::fs::copy(dir.join(from), tmp.join(to)).map_err(|e| format!("{from}: {e}"))?;
+        }
+        Ok(Self {
+            dir: tmp,
+            keyring: 0,
+        })
+    }
+
     /// Another keyring holding the same certificate.
     pub fn another_keyring(&self, name: &std::ffi::CStr) -> Result<i32, String> {
         let der = std::fs::read(self.dir.join("cert.der")).map_err(|e| e.to_string())?;

@@ -28,8 +28,16 @@ pub const MAX_NAME_LEN: usize = 512;
 pub const MAX_RESOLVE_DEPTH: usize = 32;
 /// Largest type id (`BTF_MAX_TYPE`).
 pub const MAX_TYPE_ID: u32 = 0x000f_ffff;
-/// Bits of `btf_type.info` that may be set (`BTF_INFO_MASK`).
-const INFO_MASK: u32 = 0x9f00_ffff;
+/// `BTF_INFO_VLEN()`: the low 24 bits of `btf_type.info`.
+pub const fn info_vlen(info: u32) -> u32 {
+    info & 0x00ff_ffff
+}
+
+/// `BTF_INFO_KIND()`: bits 24 to 30 of `btf_type.info`.
+pub const fn info_kind(info: u32) -> u8 {
+    // Masked to 7 bits: the cast cannot truncate.
+    ((info >> 24) & 0x7f) as u8
+}
 
 /// Why bytes are not usable BTF, or a lookup failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,11 +54,6 @@ pub enum BtfError {
     BadSection,
     /// The string section is empty or does not start and end with NUL.
     BadStrings,
-    /// A type's info word has reserved bits set.
-    BadInfo {
-        /// Type id.
-        id: u32,
-    },
     /// A type of a kind this reader does not know.
     UnknownKind {
         /// Type id.
@@ -157,8 +160,8 @@ impl Kind {
     }
 
     /// Bytes that follow `struct btf_type` for this kind with `vlen` members.
-    pub const fn extra_len(self, vlen: u16) -> usize {
-        // u16 * 12 cannot overflow usize.
+    pub const fn extra_len(self, vlen: u32) -> usize {
+        // 24 bits of vlen times 12 fit in a 32-bit usize; saturate anyway.
         let n = vlen as usize;
         match self {
             Self::Int | Self::Var | Self::DeclTag => 4,
@@ -185,8 +188,8 @@ pub struct Type<'a> {
     pub name_off: u32,
     /// Kind.
     pub kind: Kind,
-    /// Member/param count (for FUNC: the linkage).
-    pub vlen: u16,
+    /// Member/param count (for FUNC: the linkage), 24 bits.
+    pub vlen: u32,
     /// The kind flag.
     pub kflag: bool,
     /// Size for INT/ENUM/STRUCT/..., referenced type id for PTR/FUNC/modifiers.
@@ -208,12 +211,8 @@ impl<'a> Type<'a> {
         else {
             return Err(BtfError::TruncatedType { id });
         };
-        if info & !INFO_MASK != 0 {
-            return Err(BtfError::BadInfo { id });
-        }
-        let raw_kind = ((info >> 24) & 0x1f) as u8;
-        let kind = Kind::from_raw(raw_kind).ok_or(BtfError::UnknownKind { id })?;
-        let vlen = (info & 0xffff) as u16;
+        let kind = Kind::from_raw(info_kind(info)).ok_or(BtfError::UnknownKind { id })?;
+        let vlen = info_vlen(info);
         let extra = b
             .get(TYPE_LEN..)
             .and_then(|rest| rest.get(..kind.extra_len(vlen)))

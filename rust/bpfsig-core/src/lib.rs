@@ -29,7 +29,6 @@ pub mod btf;
 pub mod digest;
 pub mod errno;
 pub mod insn;
-pub mod ipe;
 pub mod metadata;
 pub mod proto;
 pub mod resolve;

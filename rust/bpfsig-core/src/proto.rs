@@ -116,7 +116,8 @@ pub fn func_proto<T: TypeTable + ?Sized>(table: &T, func_id: u32) -> Result<Prot
     if proto.kind != Kind::FuncProto {
         return Err(ProtoError::NoProto);
     }
-    if usize::from(proto.vlen) > MAX_ARGS {
+    let nargs = usize::try_from(proto.vlen).map_err(|_| ProtoError::TooManyArgs)?;
+    if nargs > MAX_ARGS {
         return Err(ProtoError::TooManyArgs);
     }
     let mut out = Proto {
@@ -127,6 +128,6 @@ pub fn func_proto<T: TypeTable + ?Sized>(table: &T, func_id: u32) -> Result<Prot
     for ((_, ty), slot) in proto.params().zip(out.args.iter_mut()) {
         *slot = classify(table, ty, false)?;
     }
-    out.nargs = usize::from(proto.vlen);
+    out.nargs = nargs;
     Ok(out)
 }

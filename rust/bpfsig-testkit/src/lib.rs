@@ -67,7 +67,7 @@ impl BtfBuilder {
         extra: &[u8],
     ) -> u32 {
         let name_off = self.string(name);
-        let info = (kind << 24) | (vlen & 0xffff);
+        let info = (kind << 24) | (vlen & 0x00ff_ffff);
         for w in [name_off, info, size_or_type] {
             self.types.extend_from_slice(&w.to_ne_bytes());
         }

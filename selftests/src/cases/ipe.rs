@@ -7,7 +7,9 @@
 //! leave an allow-all policy active.
 
 use super::skel::{runner, skel_dir};
+use crate::asm::*;
 use crate::{bpf, check, Ctx, Outcome};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::process::Command;
 
@@ -105,6 +107,139 @@ fn example_denies_unsigned_program(ctx: &mut Ctx) -> Outcome {
     }
 }
 
+/// A SYSCALL program that loads a trivial socket filter through
+/// bpf_sys_bpf() and returns its fd or errno; with `check`, it first calls
+/// the metadata check on fd_array[1] (a plain map: the check fails) and
+/// goes on whatever it returned. Its data map (fd_array[0]) holds the
+/// inner load's attr at 0, its instructions at 128 and license at 144.
+fn inner_loader(check: bool) -> (Vec<u8>, OwnedFd) {
+    let mut value = [0u8; 256];
+    value[0..4].copy_from_slice(&bpf::BPF_PROG_TYPE_SOCKET_FILTER.to_ne_bytes());
+    value[4..8].copy_from_slice(&2u32.to_ne_bytes());
+    value[128..144].copy_from_slice(&[mov_imm(0, 0), exit()].concat());
+    value[144..148].copy_from_slice(b"GPL\0");
+    let map = bpf::array_map(value.len() as u32, None).expect("inner loader map");
+    bpf::map_update(&map, 0, &value).expect("inner loader map update");
+    let mut p: Vec<Slot> = Vec::new();
+    if check {
+        let (_, func) = crate::loader::loader_btf();
+        p.extend(ld_imm64(1, 5, 1));
+        for i in 0..4 {
+            p.extend(ld_imm64(3, 0, 0x0101_0101_0101_0101 * (i + 1)));
+            p.push(stx_dw(10, -32 + 8 * i as i16, 3));
+        }
+        p.push(mov_reg(2, 10));
+        p.push(add_imm(2, -32));
+        p.push(mov_imm(3, 32));
+        p.push(call_prog_btf(func as i32, 0));
+    }
+    p.extend(ld_imm64(6, 6, 0));
+    p.extend([
+        mov_reg(1, 6),
+        add_imm(1, 128),
+        stx_dw(6, 8, 1),
+        mov_reg(1, 6),
+        add_imm(1, 144),
+        stx_dw(6, 16, 1),
+        mov_imm(1, bpf::BPF_PROG_LOAD as i32),
+        mov_reg(2, 6),
+        mov_imm(3, 120),
+        call_helper(166), // bpf_sys_bpf
+        exit(),
+    ]);
+    (p.concat(), map)
+}
+
+/// Runs a loader; its inner load must have been refused with -EACCES.
+fn inner_load_denied(loader: &OwnedFd) -> Outcome {
+    match bpf::test_run(loader) {
+        Ok(r) if r >= 0 => {
+            // SAFETY: the loader returned an fd it created in our table.
+            unsafe { libc::close(r) };
+            Outcome::Fail("the inner program loaded under the example policy".into())
+        }
+        Ok(r) => {
+            check!(r == -13, "inner load failed with {r}, expected -EACCES");
+            Outcome::Pass
+        }
+        Err(e) => Outcome::Fail(format!("test run: {e}")),
+    }
+}
+
+/// SPEC §8 (2026-12-02): an unsigned SYSCALL program loaded before the
+/// policy (here: before it became active) loads an inner program: it is
+/// not a verified loader, so its inner program is denied.
+fn example_denies_inner_program_of_unsigned_loader(ctx: &mut Ctx) -> Outcome {
+    if ctx.ipe_example_active {
+        return Outcome::Fail("the example policy was active before this case".into());
+    }
+    let (insns, map) = inner_loader(false);
+    let fds = [map.as_raw_fd()];
+    let loader = match bpf::prog_load(&bpf::Load {
+        prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
+        prog_flags: bpf::BPF_F_SLEEPABLE,
+        insns: &insns,
+        fd_array: &fds,
+        name: "bpfsig_unsloader",
+        ..Default::default()
+    }) {
+        Ok(l) => l,
+        Err((e, log)) => return Outcome::Fail(format!("loader: {e}\n{log}")),
+    };
+    if let Err(o) = example(ctx) {
+        return o;
+    }
+    inner_load_denied(&loader)
+}
+
+/// A builtin-signed loader whose metadata check failed, going on to load
+/// an inner program: the loader loads (signed, builtin), its inner program
+/// is denied (its loader is only VERIFIED in this run).
+fn example_denies_inner_program_of_failed_check_loader(ctx: &mut Ctx) -> Outcome {
+    if let Err(o) = example(ctx) {
+        return o;
+    }
+    let dir = match skel_dir() {
+        Ok(d) => d,
+        Err(e) => return Outcome::Fail(e),
+    };
+    let signer = match crate::sign::Signer::builtin(&dir) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Fail(e),
+    };
+    let (insns, map) = inner_loader(true);
+    let plain = bpf::array_map(64, None).expect("plain map");
+    let (btf, _) = crate::loader::loader_btf();
+    let btf_fd = match bpf::btf_load(&btf) {
+        Ok(f) => f,
+        Err((e, log)) => return Outcome::Fail(format!("BTF: {e}\n{log}")),
+    };
+    let sig = match signer.sign(&crate::sign::btf_signed_bytes(&insns, &btf)) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Fail(e),
+    };
+    let fds = [map.as_raw_fd(), plain.as_raw_fd()];
+    let loader = match bpf::prog_load(&bpf::Load {
+        prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
+        prog_flags: bpf::BPF_F_SLEEPABLE | bpf::BPF_F_SIG_BTF,
+        insns: &insns,
+        btf: Some(&btf_fd),
+        fd_array: &fds,
+        signature: Some(&sig),
+        keyring: 0,
+        name: "bpfsig_badloader",
+        ..Default::default()
+    }) {
+        Ok(l) => l,
+        Err((e, log)) => {
+            return Outcome::Fail(format!(
+                "a builtin-signed SYSCALL program must load under the example policy: {e}\n{log}"
+            ))
+        }
+    };
+    inner_load_denied(&loader)
+}
+
 fn allow_all_policy_restores_loads(ctx: &mut Ctx) -> Outcome {
     let dir = match skel_dir() {
         Ok(d) => d,
@@ -119,6 +254,15 @@ fn allow_all_policy_restores_loads(ctx: &mut Ctx) -> Outcome {
 }
 
 pub const CASES: &[crate::Case] = &[
+    // first: it loads its loader before the example policy is active
+    (
+        "ipe::example_denies_inner_program_of_unsigned_loader",
+        example_denies_inner_program_of_unsigned_loader,
+    ),
+    (
+        "ipe::example_denies_inner_program_of_failed_check_loader",
+        example_denies_inner_program_of_failed_check_loader,
+    ),
     (
         "ipe::example_allows_builtin_signed_skeleton_and_inner_programs",
         example_allows_builtin_signed_skeleton_and_inner_programs,
