@@ -122,15 +122,17 @@ impl Map {
         unsafe { (*self.0).frozen = true };
     }
 
+    /// Exclusive to programs whose digest is all zero, as [`Prog::new`]'s
+    /// are (they are never digested), or not exclusive.
     fn set_exclusive(&self, on: bool) {
-        static NON_NULL: [u8; 32] = [0; 32];
-        let p = if on {
-            NON_NULL.as_ptr().cast_mut().cast()
-        } else {
-            core::ptr::null_mut()
-        };
+        static ZERO: [u8; 32] = [0; 32];
+        self.set_exclusive_to(on.then_some(&ZERO));
+    }
+
+    fn set_exclusive_to(&self, digest: Option<&'static [u8; 32]>) {
+        let p = digest.map_or(core::ptr::null_mut(), |d| d.as_ptr().cast_mut().cast());
         // SAFETY: `self.0` is live and unshared (type invariant); the
-        // pointer is only tested for NULL, and reset before the map is freed.
+        // pointer is only read, and reset before the map is freed.
         unsafe { (*self.0).excl_prog_sha = p };
     }
 }
@@ -465,6 +467,13 @@ mod tests {
         // A zero hash proves nothing, even equal to a never computed one.
         assert_eq!(kfunc(&never, &[0; 32], &prog)?, einval);
         assert_eq!(kfunc(&map, &[0; 32], &prog)?, einval);
+
+        // Exclusive to another program than the caller: -EACCES.
+        static OTHER: [u8; 32] = [0x42; 32];
+        let foreign = Map::new()?;
+        foreign.set_exclusive_to(Some(&OTHER));
+        let foreign_sha = foreign.freeze_and_hash()?;
+        assert_eq!(kfunc(&foreign, &foreign_sha, &prog)?, EACCES.to_errno());
 
         // None of this changed the verdict.
         assert_eq!(u32::from(prog.verdict()), VERIFIED);
