@@ -56,16 +56,15 @@ unsafe fn verify_metadata(
     // The loader's buffer is BPF memory (its stack, or a map value another
     // CPU can write): one volatile copy, and only of a buffer of the right
     // size; any other size is refused by its length alone.
-    let mut local = [0u8; metadata::HASH_SIZE];
-    let hash: &[u8] = match usize::try_from(hash_sz) {
+    let local: Option<[u8; metadata::HASH_SIZE]> = match usize::try_from(hash_sz) {
         Ok(metadata::HASH_SIZE) if !hash.is_null() => {
             // SAFETY: the caller guarantees `hash` is readable for
             // `hash_sz` (32) bytes; `[u8; 32]` has alignment 1.
-            local = unsafe { core::ptr::read_volatile(hash.cast::<[u8; metadata::HASH_SIZE]>()) };
-            &local
+            Some(unsafe { core::ptr::read_volatile(hash.cast::<[u8; metadata::HASH_SIZE]>()) })
         }
-        _ => &[],
+        _ => None,
     };
+    let hash: &[u8] = local.as_ref().map_or(&[], |h| h.as_slice());
     // SAFETY: `aux` is live (caller), and so is its program. The verdict is
     // written concurrently only with WRITE_ONCE(), hence the volatile read
     // (READ_ONCE()); the digest, the BTF and `sig.btf` are set before the
@@ -73,7 +72,7 @@ unsafe fn verify_metadata(
     let (verdict, digest, unsigned_btf) = unsafe {
         (
             core::ptr::read_volatile(&raw const (*aux).sig.verdict),
-            (*(*aux).prog).digest,
+            (*(*aux).prog).__bindgen_anon_1.digest,
             !(*aux).btf.is_null() && !(*aux).sig.btf,
         )
     };
