@@ -20,6 +20,8 @@
 
 pub mod blob;
 pub mod cheader;
+pub mod diff;
+pub mod inspect;
 pub mod loader;
 pub mod names;
 pub mod pkcs7;

@@ -493,6 +493,32 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn finds_the_kfunc_check_through_the_loader_btf() {
+        let (btf_raw, func_id) = bpfsig_testkit::loader_btf();
+        let mut idx = vec![0; bpfsig_core::btf::index_len(&btf_raw).unwrap()];
+        let btf = Btf::parse(&btf_raw, &mut idx).unwrap();
+        let hash: [u8; 32] = core::array::from_fn(|i| 0xa0 ^ i as u8);
+        let mut prog = vec![ins(MOV64_IMM, 0, 0, 0, 0); 3];
+        prog.extend(kfunc_shape(&hash, func_id as i32));
+        let b = bytes(&prog);
+        let l = analyze(Insns::new(&b).unwrap(), Some(&btf));
+        let c = l.check.unwrap();
+        assert_eq!(
+            (c.shape, c.first_insn, c.hash),
+            (CheckShape::Kfunc, 3, hash)
+        );
+        assert_eq!(l.kfuncs.len(), 1);
+        assert_eq!(l.kfuncs[0].name.as_deref(), Some(VERIFY_KFUNC));
+        // Without the BTF the call names nothing, so there is no check.
+        assert!(analyze(Insns::new(&b).unwrap(), None).check.is_none());
+        // A hash word stored at the wrong offset breaks the shape.
+        let mut bad = prog.clone();
+        bad[3 + 2].off += 8;
+        let b = bytes(&bad);
+        assert!(analyze(Insns::new(&b).unwrap(), Some(&btf)).check.is_none());
+    }
+
+    #[test]
     fn a_broken_inline_check_is_not_found() {
         let hash = [7u8; 32];
         let mut prog = inline_shape(&hash);

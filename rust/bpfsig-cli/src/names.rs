@@ -114,26 +114,6 @@ pub fn hex(b: &[u8]) -> String {
     b.iter().map(|c| format!("{c:02x}")).collect()
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names() {
-        assert_eq!(prog_type(26), "tracing");
-        assert_eq!(prog_type(29), "lsm");
-        assert_eq!(prog_type(31), "syscall");
-        assert_eq!(map_type(2), "array");
-        assert_eq!(map_type(19), "cgroup_storage");
-        assert_eq!(map_type(9999), "unknown(9999)");
-        assert_eq!(attach_type(24), "trace_fentry");
-        assert_eq!(map_flags(0x480), ["BPF_F_RDONLY_PROG", "BPF_F_MMAPABLE"]);
-        assert_eq!(prog_flags(1 << 30), ["bit30"]);
-        assert_eq!(printable(b"a\x1b[0m\\"), "a\\x1b[0m\\x5c");
-    }
-}
-
 const PROG_TYPES: &[&str] = &[
     "unspec",
     "socket_filter",
@@ -271,3 +251,23 @@ const ATTACH_TYPES: &[&str] = &[
     "trace_fexit_multi",
     "trace_fsession_multi",
 ];
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(prog_type(26), "tracing");
+        assert_eq!(prog_type(29), "lsm");
+        assert_eq!(prog_type(31), "syscall");
+        assert_eq!(map_type(2), "array");
+        assert_eq!(map_type(19), "cgroup_storage");
+        assert_eq!(map_type(9999), "unknown(9999)");
+        assert_eq!(attach_type(24), "trace_fentry");
+        assert_eq!(map_flags(0x480), ["BPF_F_RDONLY_PROG", "BPF_F_MMAPABLE"]);
+        assert_eq!(prog_flags(1 << 30), ["bit30"]);
+        assert_eq!(printable(b"a\x1b[0m\\"), "a\\x1b[0m\\x5c");
+    }
+}
