@@ -326,13 +326,17 @@ pub struct CertFile {
     pub certs: Vec<Cert>,
 }
 
+/// What `keyring_id` selects, as 7.2's `bpf_prog_verify_signature()` reads
+/// it: 0..=2 are the system keyrings (`VERIFY_USE_*`), anything else a user
+/// keyring's serial.
 fn keyring(expr: Option<&str>) -> KeyringReport {
     let value = expr.and_then(|e| e.parse::<i64>().ok());
     let meaning = match (expr, value) {
         (None, _) => "the header sets no keyring_id: 0, the builtin trusted keys".into(),
         (Some(_), Some(0)) => "0: the builtin trusted keys".into(),
-        (Some(_), Some(v)) if v < 0 => format!("{v}: a system keyring (see VERIFY_USE_*)"),
-        (Some(_), Some(v)) => format!("{v}: a user keyring serial"),
+        (Some(_), Some(1)) => "1: the secondary trusted keys".into(),
+        (Some(_), Some(2)) => "2: the platform keys".into(),
+        (Some(_), Some(v)) => format!("{v}: the user keyring with this serial"),
         (Some(e), None) => format!(
             "{e}: set by the skeleton's caller at run time (0 unless set: the builtin trusted keys)"
         ),
