@@ -9,7 +9,9 @@
 //! calls and stores; this module decodes the images (in native byte order,
 //! the order of the BPF target) and says which fields are run-time values.
 
-use crate::loader::{Loader, StoreSrc};
+use std::collections::BTreeMap;
+
+use crate::loader::{BlobStore, Loader, StoreSrc};
 use crate::names;
 
 /// `BPF_MAP_CREATE`.
@@ -48,6 +50,12 @@ mod attr {
     /// `BPF_OBJ_NAME_LEN`.
     pub const NAME_LEN: usize = 16;
 }
+
+/// Programs and maps read, and notes kept: far above what gen_loader emits
+/// (its loader stack holds 32 programs, its fd_array 64 maps), low enough to
+/// bound a hostile header's report.
+const MAX_OBJECTS: usize = 1024;
+const MAX_NOTES: usize = 32;
 
 /// Longest attach target name read from the blob (`KSYM_NAME_LEN`).
 const MAX_TARGET_NAME: usize = 512;
@@ -157,12 +165,39 @@ fn c_str(blob: &[u8], off: u32, max: usize) -> Option<String> {
     Some(names::printable(tail.get(..end)?))
 }
 
+/// Stores considered per blob offset: gen_loader writes each attr field
+/// once or twice; the bound keeps a hostile loader's work linear.
+const MAX_STORES_PER_DST: usize = 16;
+
+/// The loader's stores, by destination offset (in program order).
+struct StoreIndex<'a> {
+    by_dst: BTreeMap<u32, Vec<&'a BlobStore>>,
+}
+
+impl<'a> StoreIndex<'a> {
+    fn new(l: &'a Loader) -> Self {
+        let mut by_dst: BTreeMap<u32, Vec<&BlobStore>> = BTreeMap::new();
+        for s in &l.stores {
+            let v = by_dst.entry(s.dst).or_default();
+            if v.len() < MAX_STORES_PER_DST {
+                v.push(s);
+            }
+        }
+        Self { by_dst }
+    }
+
+    fn to(&self, dst: u32) -> impl Iterator<Item = &'a BlobStore> + '_ {
+        self.by_dst.get(&dst).into_iter().flatten().copied()
+    }
+}
+
 /// Decodes the blob's attr images as `l` found them.
 pub fn decode(blob: &[u8], l: &Loader) -> Contents {
     let mut c = Contents::default();
     let mut slots = Vec::new();
     let mut uses = Vec::new();
-    let stores_to = |dst: u32| l.stores.iter().filter(move |s| s.dst == dst);
+    let idx = StoreIndex::new(l);
+    let stores_to = |dst: u32| idx.to(dst);
     for (n, call) in l.sys_bpf.iter().enumerate() {
         let a = call.attr_off;
         let region = Region {
@@ -170,23 +205,41 @@ pub fn decode(blob: &[u8], l: &Loader) -> Contents {
             len: u32::try_from(call.attr_size).unwrap_or(0),
         };
         if region.of(blob).is_none() {
-            c.notes.push(format!(
-                "sys_bpf call at insn {} has its attr outside the blob",
-                call.insn
-            ));
+            note(
+                &mut c,
+                format!(
+                    "sys_bpf call at insn {} has its attr outside the blob",
+                    call.insn
+                ),
+            );
             continue;
+        }
+        if c.programs.len().max(c.maps.len()) >= MAX_OBJECTS {
+            note(
+                &mut c,
+                format!("more than {MAX_OBJECTS} programs or maps: the rest is not read"),
+            );
+            break;
         }
         let next_call = l
             .sys_bpf
             .get(n.saturating_add(1))
             .map_or(usize::MAX, |s| s.insn);
         match call.cmd {
-            CMD_PROG_LOAD => c.programs.push(program(blob, l, a, region, call.insn)),
+            CMD_PROG_LOAD => c
+                .programs
+                .push(program(blob, l, &idx, a, region, call.insn)),
             CMD_MAP_CREATE => {
+                // The stores between this call and the next: disjoint
+                // ranges, so linear over all calls.
+                let from = l.stores.partition_point(|s| s.insn <= call.insn);
                 let fd_slot = l
                     .stores
+                    .get(from..)
+                    .unwrap_or_default()
                     .iter()
-                    .find(|s| s.insn > call.insn && s.insn < next_call && s.src == StoreSrc::Result)
+                    .take_while(|s| s.insn < next_call)
+                    .find(|s| s.src == StoreSrc::Result)
                     .map(|s| s.dst);
                 let mut m = map(blob, a, region);
                 m.max_entries_runtime = stores_to(a.saturating_add(attr::MAX_ENTRIES))
@@ -222,14 +275,24 @@ pub fn decode(blob: &[u8], l: &Loader) -> Contents {
     c
 }
 
+/// Adds a note, up to [`MAX_NOTES`], once each.
+fn note(c: &mut Contents, n: String) {
+    if c.notes.len() < MAX_NOTES && !c.notes.contains(&n) {
+        c.notes.push(n);
+    }
+}
+
 /// Matches `BPF_MAP_FREEZE` / `BPF_MAP_UPDATE_ELEM` calls to the maps whose
 /// fd slot in the blob they read.
 fn resolve_fd_uses(c: &mut Contents, slots: &[Option<u32>], uses: &[FdUse]) {
+    let mut by_slot = BTreeMap::new();
+    for (i, s) in slots.iter().enumerate() {
+        if let Some(s) = s {
+            by_slot.entry(*s).or_insert(i);
+        }
+    }
     for u in uses {
-        let Some(idx) = u
-            .fd_src
-            .and_then(|src| slots.iter().position(|&s| s == Some(src)))
-        else {
+        let Some(&idx) = u.fd_src.and_then(|src| by_slot.get(&src)) else {
             c.notes.push(format!(
                 "a {} call names a map the reader cannot match",
                 names::cmd(u.cmd)
@@ -257,13 +320,19 @@ struct FdUse {
     value: Option<u32>,
 }
 
-fn program(blob: &[u8], l: &Loader, a: u32, attr_region: Region, call_insn: usize) -> Program {
+fn program(
+    blob: &[u8],
+    l: &Loader,
+    idx: &StoreIndex<'_>,
+    a: u32,
+    attr_region: Region,
+    call_insn: usize,
+) -> Program {
     let get = |off| u32_at(blob, a, off).unwrap_or(0);
     let name_at = a.saturating_add(attr::PROG_NAME);
     let addr_of = |field: u32| {
-        l.stores
-            .iter()
-            .filter(|s| s.dst == a.saturating_add(field) && s.insn < call_insn)
+        idx.to(a.saturating_add(field))
+            .filter(|s| s.insn < call_insn)
             .find_map(|s| match s.src {
                 StoreSrc::BlobAddr(p) => Some(p),
                 _ => None,
@@ -277,15 +346,13 @@ fn program(blob: &[u8], l: &Loader, a: u32, attr_region: Region, call_insn: usiz
     let license = addr_of(attr::LICENSE).and_then(|off| c_str(blob, off, 128));
     // The attach target: the name looked up last before its result is
     // stored into this attr's attach_btf_id.
-    let attach_target = l
-        .stores
-        .iter()
-        .find(|s| {
-            s.dst == a.saturating_add(attr::ATTACH_BTF_ID)
-                && s.src == StoreSrc::Result
-                && s.insn < call_insn
+    let attach_target = idx
+        .to(a.saturating_add(attr::ATTACH_BTF_ID))
+        .find(|s| s.src == StoreSrc::Result && s.insn < call_insn)
+        .and_then(|s| {
+            let before = l.lookups.partition_point(|k| k.insn < s.insn);
+            l.lookups.get(before.checked_sub(1)?)
         })
-        .and_then(|s| l.lookups.iter().rev().find(|k| k.insn < s.insn))
         .and_then(|k| {
             let len = usize::try_from(k.len).ok()?.min(MAX_TARGET_NAME);
             c_str(blob, k.name_off, len)

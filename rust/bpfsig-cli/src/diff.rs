@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::blob::Region;
-use crate::inspect::Parsed;
+use crate::inspect::{Budget, Parsed};
 
 /// One differing part.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -134,7 +134,14 @@ fn blob(a: &Parsed, b: &Parsed, d: &mut Vec<Difference>) {
         return;
     };
     let mut named = vec![];
-    let bytes = |p: &[u8], r: Option<Region>| r.and_then(|r| r.of(p)).map(<[u8]>::to_vec);
+    let mut budget = Budget::for_blob(da.len().max(db.len()));
+    // Whether two regions differ; past the work budget, regions count as
+    // equal and the summary says the comparison stopped.
+    let mut differ = |x: Option<Region>, y: Option<Region>| {
+        let (x, y) = (x.and_then(|r| r.of(da)), y.and_then(|r| r.of(db)));
+        let n = x.map_or(0, <[u8]>::len).max(y.map_or(0, <[u8]>::len));
+        budget.take(n) && x != y
+    };
     let (ca, cb) = (&a.contents, &b.contents);
     if ca.programs.len() != cb.programs.len() {
         named.push(format!(
@@ -144,10 +151,10 @@ fn blob(a: &Parsed, b: &Parsed, d: &mut Vec<Difference>) {
         ));
     }
     for (x, y) in ca.programs.iter().zip(&cb.programs) {
-        if bytes(da, Some(x.attr)) != bytes(db, Some(y.attr)) {
+        if differ(Some(x.attr), Some(y.attr)) {
             named.push(format!("program {} load attributes", x.name));
         }
-        if bytes(da, x.insns) != bytes(db, y.insns) {
+        if differ(x.insns, y.insns) {
             named.push(format!("program {} instructions", x.name));
         }
         if x.license != y.license || x.attach_target != y.attach_target {
@@ -158,10 +165,10 @@ fn blob(a: &Parsed, b: &Parsed, d: &mut Vec<Difference>) {
         named.push(format!("{} vs {} maps", ca.maps.len(), cb.maps.len()));
     }
     for (x, y) in ca.maps.iter().zip(&cb.maps) {
-        if bytes(da, Some(x.attr)) != bytes(db, Some(y.attr)) {
+        if differ(Some(x.attr), Some(y.attr)) {
             named.push(format!("map {} create attributes", x.name));
         }
-        if bytes(da, x.initial_value) != bytes(db, y.initial_value) {
+        if differ(x.initial_value, y.initial_value) {
             named.push(format!("map {} initial value", x.name));
         }
         if x.frozen != y.frozen {

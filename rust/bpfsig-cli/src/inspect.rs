@@ -92,8 +92,10 @@ pub struct CheckReport {
 /// A kfunc the loader calls.
 #[derive(Clone, Debug, Serialize)]
 pub struct KfuncReport {
-    /// Slot of the call.
+    /// Slot of its first call.
     pub insn: usize,
+    /// Number of calls.
+    pub calls: usize,
     /// `prog_btf` (named in the loader's BTF) or `vmlinux_id`.
     pub via: &'static str,
     /// BTF id in the call's `imm`.
@@ -348,8 +350,32 @@ fn keyring(expr: Option<&str>) -> KeyringReport {
     }
 }
 
-fn region_sha(blob: &[u8], r: Option<Region>) -> Option<String> {
-    r.and_then(|r| r.of(blob)).map(|b| hex(&sha256(b)))
+/// Bytes a report may hash or compare for its regions: regions may overlap
+/// (a hostile loader can point every map at the whole blob), so the work is
+/// bounded by a multiple of the blob rather than by their count.
+pub struct Budget(usize);
+
+impl Budget {
+    /// The budget for a blob of `len` bytes.
+    pub fn for_blob(len: usize) -> Self {
+        Self(len.saturating_mul(4).saturating_add(1 << 20))
+    }
+
+    /// Takes `n` bytes of work; `false` once the budget is spent.
+    pub fn take(&mut self, n: usize) -> bool {
+        match self.0.checked_sub(n) {
+            Some(rest) => {
+                self.0 = rest;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+fn region_sha(blob: &[u8], r: Option<Region>, budget: &mut Budget) -> Option<String> {
+    let b = r.and_then(|r| r.of(blob))?;
+    budget.take(b.len()).then(|| hex(&sha256(b)))
 }
 
 /// Runs every check on a header's text.
@@ -413,6 +439,7 @@ pub fn inspect(file: &str, text: &[u8], certs: &[CertFile]) -> Report {
             .iter()
             .map(|k| KfuncReport {
                 insn: k.insn,
+                calls: k.calls,
                 via: if k.src_reg == bpfsig_core::insn::BPF_PSEUDO_KFUNC_CALL_PROG_BTF {
                     "prog_btf"
                 } else {
@@ -507,6 +534,7 @@ pub fn inspect(file: &str, text: &[u8], certs: &[CertFile]) -> Report {
 
 fn contents(r: &mut Report, p: &Parsed) {
     let data = p.data();
+    let mut budget = Budget::for_blob(data.len());
     let c = &p.contents;
     r.programs = c
         .programs
@@ -520,7 +548,7 @@ fn contents(r: &mut Report, p: &Parsed) {
             license: g.license.clone(),
             prog_flags: names::prog_flags(g.prog_flags),
             core_relo_cnt: g.core_relo_cnt,
-            insns_sha256: region_sha(data, g.insns),
+            insns_sha256: region_sha(data, g.insns, &mut budget),
         })
         .collect();
     r.maps = c
@@ -537,7 +565,7 @@ fn contents(r: &mut Report, p: &Parsed) {
             frozen: m.frozen,
             exclusive: m.exclusive,
             inner: m.inner,
-            initial_value_sha256: region_sha(data, m.initial_value),
+            initial_value_sha256: region_sha(data, m.initial_value, &mut budget),
         })
         .collect();
     r.btf_loads.clone_from(&c.btf_loads);

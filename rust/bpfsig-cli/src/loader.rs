@@ -9,6 +9,8 @@
 //! find every `union bpf_attr` image the loader hands to the kernel; what the
 //! loader computes at run time is reported as such, never guessed.
 
+use std::collections::BTreeMap;
+
 use bpfsig_core::btf::{Btf, Kind, TypeTable};
 use bpfsig_core::insn::{
     Insn, Insns, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_KFUNC_CALL_PROG_BTF, BPF_PSEUDO_MAP_IDX,
@@ -81,11 +83,13 @@ pub struct HashCheck {
     pub hash: [u8; 32],
 }
 
-/// A kfunc call of the loader.
+/// A kfunc the loader calls (one entry per distinct `src_reg`/`imm`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KfuncCall {
-    /// Slot of the call.
+    /// Slot of its first call.
     pub insn: usize,
+    /// Number of calls.
+    pub calls: usize,
     /// The call's `src_reg` (2: vmlinux id, 3: id in the loader's BTF).
     pub src_reg: u8,
     /// The call's `imm`.
@@ -151,8 +155,10 @@ pub struct Loader {
     pub insn_count: usize,
     /// The metadata check, if one of the known shapes is there.
     pub check: Option<HashCheck>,
-    /// Kfunc calls.
+    /// Kfuncs called, in order of first call.
     pub kfuncs: Vec<KfuncCall>,
+    /// Slots of the calls to [`VERIFY_KFUNC`].
+    pub verify_calls: Vec<usize>,
     /// `bpf_sys_bpf()` calls in program order.
     pub sys_bpf: Vec<SysBpf>,
     /// `bpf_btf_find_by_name_kind()` lookups in program order.
@@ -214,34 +220,53 @@ pub fn analyze(insns: Insns<'_>, btf: Option<&Btf<'_>>) -> Loader {
         insn_count: insns.len(),
         ..Loader::default()
     };
+    // Each distinct kfunc is resolved once, however often it is called.
+    let mut seen = BTreeMap::new();
     for (i, x) in insns.iter().enumerate() {
         if x.code == JMP_CALL {
-            call(&v, i, x, btf, &mut l);
+            call(&v, i, x, btf, &mut seen, &mut l);
         } else if let Some(s) = store(&v, i, x) {
             l.stores.push(s);
         }
     }
     l.check = l
-        .kfuncs
+        .verify_calls
         .iter()
-        .filter(|k| k.name.as_deref() == Some(VERIFY_KFUNC))
-        .find_map(|k| kfunc_check(&v, k.insn))
+        .find_map(|&c| kfunc_check(&v, c))
         .or_else(|| (0..insns.len()).find_map(|i| inline_check(&v, i)));
     l
 }
 
-fn call(v: &View<'_>, i: usize, x: Insn, btf: Option<&Btf<'_>>, l: &mut Loader) {
+fn call(
+    v: &View<'_>,
+    i: usize,
+    x: Insn,
+    btf: Option<&Btf<'_>>,
+    seen: &mut BTreeMap<(u8, i32), (usize, bool)>,
+    l: &mut Loader,
+) {
     match x.src_reg {
         BPF_PSEUDO_KFUNC_CALL | BPF_PSEUDO_KFUNC_CALL_PROG_BTF => {
-            let name = (x.src_reg == BPF_PSEUDO_KFUNC_CALL_PROG_BTF)
-                .then(|| func_name(btf?, x.imm))
-                .flatten();
-            l.kfuncs.push(KfuncCall {
-                insn: i,
-                src_reg: x.src_reg,
-                btf_id: x.imm,
-                name,
+            let (at, is_verify) = *seen.entry((x.src_reg, x.imm)).or_insert_with(|| {
+                let name = (x.src_reg == BPF_PSEUDO_KFUNC_CALL_PROG_BTF)
+                    .then(|| func_name(btf?, x.imm))
+                    .flatten();
+                let is_verify = name.as_deref() == Some(VERIFY_KFUNC);
+                l.kfuncs.push(KfuncCall {
+                    insn: i,
+                    calls: 0,
+                    src_reg: x.src_reg,
+                    btf_id: x.imm,
+                    name,
+                });
+                (l.kfuncs.len().saturating_sub(1), is_verify)
             });
+            if let Some(k) = l.kfuncs.get_mut(at) {
+                k.calls = k.calls.saturating_add(1);
+            }
+            if is_verify {
+                l.verify_calls.push(i);
+            }
         }
         0 if x.imm == FUNC_SYS_BPF => {
             let found = (|| {
