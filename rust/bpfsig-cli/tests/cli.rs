@@ -301,3 +301,40 @@ fn diff_names_the_part() {
     assert_eq!(v["identical"], false);
     assert_eq!(v["differences"][0]["part"], "loader-insns");
 }
+
+/// A hostile loader: tens of thousands of map creations and kfunc calls
+/// that all name the same attr, fd slot and BTF id. The report stays small
+/// and the work linear.
+#[test]
+fn hostile_repetition_is_bounded() {
+    use bpfsig_cli::cheader::render_literal;
+    fn ins(code: u8, regs: u8, off: i16, imm: i32) -> Vec<u8> {
+        let mut v = vec![code, regs];
+        v.extend(off.to_le_bytes());
+        v.extend(imm.to_le_bytes());
+        v
+    }
+    let ld = |dst: u8, off: i32| [ins(0x18, dst | (6 << 4), 0, 0), ins(0, 0, 0, off)].concat();
+    let mut prog = vec![];
+    for _ in 0..40_000 {
+        prog.extend(ins(0xb7, 1, 0, 0)); // r1 = BPF_MAP_CREATE
+        prog.extend(ld(2, 0)); // r2 = blob + 0
+        prog.extend(ins(0xb7, 3, 0, 72));
+        prog.extend(ins(0x85, 0, 0, 166)); // sys_bpf
+        prog.extend(ld(1, 8)); // fd slot
+        prog.extend(ins(0x63, 1 | (7 << 4), 0, 0));
+        prog.extend(ins(0x85, 3 << 4, 0, 1)); // a PROG_BTF kfunc call
+    }
+    let text = format!(
+        "static const char opts_data[] = {};\nstatic const char opts_insn[] = {};\nstatic const char opts_sig[] = \"\\x30\";\n",
+        render_literal(&[0u8; 1024]),
+        render_literal(&prog)
+    );
+    let t = std::time::Instant::now();
+    let r = bpfsig_cli::inspect::inspect("hostile", text.as_bytes(), &[]);
+    assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
+    assert_eq!(r.maps.len(), 1024);
+    assert_eq!(r.loader.as_ref().unwrap().kfuncs.len(), 1);
+    assert_eq!(r.loader.as_ref().unwrap().kfuncs[0].calls, 40_000);
+    assert_eq!(r.status, 3); // the one-byte signature is malformed
+}
