@@ -132,9 +132,11 @@ pub struct Map {
     pub inner: bool,
     /// The attr image.
     pub attr: Region,
-    /// The initial value the loader writes, when it is in the blob (the
-    /// skeleton's caller may supply another one at run time).
+    /// The initial value the loader writes, when it is in the blob.
     pub initial_value: Option<Region>,
+    /// The loader overwrites that value with the skeleton caller's at run
+    /// time (unsigned loaders; a signed one keeps the signed blob's).
+    pub initial_value_runtime: bool,
 }
 
 /// What the blob tells about the loader's work.
@@ -272,6 +274,10 @@ pub fn decode(blob: &[u8], l: &Loader) -> Contents {
         }
     }
     resolve_fd_uses(&mut c, &slots, &uses);
+    let runtime: std::collections::BTreeSet<u32> = l.runtime_values.iter().copied().collect();
+    for m in &mut c.maps {
+        m.initial_value_runtime = m.initial_value.is_some_and(|r| runtime.contains(&r.off));
+    }
     c
 }
 

@@ -26,7 +26,7 @@ pub enum HeaderError {
         /// What is wrong.
         why: &'static str,
     },
-    /// The same array defined twice: which one the compiler uses depends on
+    /// An `opts_*` array defined twice: which one the loader uses depends on
     /// scopes this scanner does not model, so refuse rather than guess.
     Duplicate(String),
 }
@@ -89,6 +89,7 @@ pub fn parse(text: &[u8]) -> Result<Header, HeaderError> {
         return Err(HeaderError::TooLarge);
     }
     let mut h = Header::default();
+    let mut seen = BTreeMap::new();
     let mut at = 0usize;
     while let Some(p) = find(text, DECL, at) {
         at = p.saturating_add(DECL.len());
@@ -104,8 +105,16 @@ pub fn parse(text: &[u8]) -> Result<Header, HeaderError> {
             why,
         })?;
         at = end;
-        if h.arrays.insert(name.clone(), bytes).is_some() {
+        if !h.arrays.contains_key(&name) {
+            h.arrays.insert(name, bytes);
+        } else if name.starts_with("opts_") {
             return Err(HeaderError::Duplicate(name));
+        } else {
+            // Block-scoped arrays such as the skeleton's per-map `data[]`
+            // initial values: kept in order as NAME#2, NAME#3, ...
+            let k = seen.entry(name.clone()).or_insert(1usize);
+            *k = k.saturating_add(1);
+            h.arrays.insert(format!("{name}#{k}"), bytes);
         }
     }
     if let Some(p) = find(text, KEYRING, 0) {
@@ -306,9 +315,14 @@ mod tests {
         assert!(parse(b"static const char a[] = \"abc").is_err());
         assert!(parse(b"static const char a[] = \"\\q\";").is_err());
         assert_eq!(
-            parse(b"static const char a[] = \"\";static const char a[] = \"\";").unwrap_err(),
-            HeaderError::Duplicate("a".into())
+            parse(b"static const char opts_sig[] = \"\";static const char opts_sig[] = \"\";")
+                .unwrap_err(),
+            HeaderError::Duplicate("opts_sig".into())
         );
+        let h = parse(b"{static const char data[] = \"a\";}{static const char data[] = \"b\";}")
+            .unwrap();
+        assert_eq!(h.array("data").unwrap(), b"a");
+        assert_eq!(h.array("data#2").unwrap(), b"b");
         // Not array definitions: ignored.
         let h = parse(b"static const char *p = \"x\"; static const char b[4];").unwrap();
         assert!(h.arrays.is_empty());

@@ -17,6 +17,9 @@ use crate::names::{self, hex};
 use crate::pkcs7::{self, Cert, SigError, SignerId};
 use crate::signed::{self, Scope};
 
+/// `BPF_PROG_TYPE_CGROUP_SKB`, whose attach type 0 is a real one.
+const CGROUP_SKB: u32 = 8;
+
 /// Version of the JSON layout.
 pub const FORMAT: u32 = 1;
 
@@ -177,8 +180,9 @@ pub struct ProgramReport {
     pub name: String,
     /// Program type name.
     pub prog_type: String,
-    /// Expected attach type name.
-    pub attach_type: String,
+    /// Expected attach type name (`null` when 0 for a type other than
+    /// cgroup_skb, for which 0 means "none").
+    pub attach_type: Option<String>,
     /// Attach target looked up by name at run time, if any.
     pub attach_target: Option<String>,
     /// Instruction count.
@@ -219,6 +223,8 @@ pub struct MapReport {
     pub inner: bool,
     /// SHA-256 of the initial value stored in the blob, hex.
     pub initial_value_sha256: Option<String>,
+    /// The loader replaces that value with the skeleton caller's at run time.
+    pub initial_value_runtime: bool,
 }
 
 /// Everything `bpfsig inspect` says about a header.
@@ -542,7 +548,8 @@ fn contents(r: &mut Report, p: &Parsed) {
         .map(|g| ProgramReport {
             name: g.name.clone(),
             prog_type: names::prog_type(g.prog_type),
-            attach_type: names::attach_type(g.attach_type),
+            attach_type: (g.attach_type != 0 || g.prog_type == CGROUP_SKB)
+                .then(|| names::attach_type(g.attach_type)),
             attach_target: g.attach_target.clone(),
             insn_count: g.insn_cnt,
             license: g.license.clone(),
@@ -566,6 +573,7 @@ fn contents(r: &mut Report, p: &Parsed) {
             exclusive: m.exclusive,
             inner: m.inner,
             initial_value_sha256: region_sha(data, m.initial_value, &mut budget),
+            initial_value_runtime: m.initial_value_runtime,
         })
         .collect();
     r.btf_loads.clone_from(&c.btf_loads);
@@ -573,9 +581,20 @@ fn contents(r: &mut Report, p: &Parsed) {
     r.notes.push(
         "programs' instructions are as signed in the blob; the loader relocates map fds, kfunc and attach BTF ids at run time".into(),
     );
-    if c.maps.iter().any(|m| m.initial_value.is_some()) {
+    let runtime: Vec<&str> = c
+        .maps
+        .iter()
+        .filter(|m| m.initial_value_runtime)
+        .map(|m| m.name.as_str())
+        .collect();
+    if !runtime.is_empty() {
+        r.notes.push(format!(
+            "the initial values of {} come from the skeleton's caller at run time (bpf_copy_from_user), not from the signed blob",
+            runtime.join(", ")
+        ));
+    } else if c.maps.iter().any(|m| m.initial_value.is_some()) {
         r.notes.push(
-            "map initial values come from the skeleton's caller at run time when it supplies one; the blob's copy is the signed default".into(),
+            "map initial values are the signed blob's; the header's data[] arrays are not used by the loader".into(),
         );
     }
 }

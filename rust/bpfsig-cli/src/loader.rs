@@ -39,6 +39,9 @@ const JNE_REG: u8 = 0x5d;
 pub const FUNC_SYS_BPF: i32 = 166;
 /// `BPF_FUNC_btf_find_by_name_kind`.
 pub const FUNC_BTF_FIND_BY_NAME_KIND: i32 = 167;
+/// `BPF_FUNC_copy_from_user`: an unsigned loader's copy of a map's initial
+/// value from the skeleton over the blob's.
+pub const FUNC_COPY_FROM_USER: i32 = 148;
 /// The kfunc of the series' metadata check.
 pub const VERIFY_KFUNC: &str = "bpf_loader_verify_metadata";
 /// `-EINVAL`, what the inline check puts in R7 before a mismatch jump.
@@ -165,6 +168,9 @@ pub struct Loader {
     pub lookups: Vec<NameLookup>,
     /// Stores into the blob in program order.
     pub stores: Vec<BlobStore>,
+    /// Blob offsets the loader overwrites at run time with data from the
+    /// skeleton's caller (`bpf_copy_from_user()` of a map's initial value).
+    pub runtime_values: Vec<u32>,
 }
 
 /// Instruction access by slot, `None` past the end.
@@ -281,6 +287,11 @@ fn call(
                 })
             })();
             l.sys_bpf.extend(found);
+        }
+        // r1 = blob + value; r2 = size; r0 = ctx->flags; if kernel skip; call
+        0 if x.imm == FUNC_COPY_FROM_USER => {
+            l.runtime_values
+                .extend(i.checked_sub(5).and_then(|j| v.blob_addr(j, R1)));
         }
         0 if x.imm == FUNC_BTF_FIND_BY_NAME_KIND => {
             let found = (|| {
@@ -574,6 +585,18 @@ pub(crate) mod tests {
             }]
         );
         assert_eq!(l.stores[0].dst, 1288);
+        assert!(l.runtime_values.is_empty());
+        // An unsigned loader's copy of an initial value from the caller.
+        let mut p = ld64(R1, BPF_PSEUDO_MAP_IDX_VALUE, 0, 1400).to_vec();
+        p.push(ins(MOV64_IMM, R2, 0, 0, 8));
+        p.push(ins(LDX_W, 0, 6, 4, 0));
+        p.push(ins(0x45, 0, 0, 2, 1));
+        p.push(ins(JMP_CALL, 0, 0, 0, FUNC_COPY_FROM_USER));
+        let b = bytes(&p);
+        assert_eq!(
+            analyze(Insns::new(&b).unwrap(), None).runtime_values,
+            [1400]
+        );
         assert_eq!(l.stores[0].src, StoreSrc::BlobAddr(1000));
     }
 }

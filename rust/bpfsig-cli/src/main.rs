@@ -260,10 +260,13 @@ fn render(r: &Report) -> String {
         line(
             if i == 0 { "programs" } else { "" },
             format!(
-                "{} {}/{}{} {} insns, license {}{}",
+                "{} {}{}{} {} insns, license {}{}",
                 p.name,
                 p.prog_type,
-                p.attach_type,
+                p.attach_type
+                    .as_ref()
+                    .map(|t| format!("/{t}"))
+                    .unwrap_or_default(),
                 p.attach_target
                     .as_ref()
                     .map(|t| format!(" -> {t}"))
@@ -282,7 +285,7 @@ fn render(r: &Report) -> String {
         line(
             if i == 0 { "maps" } else { "" },
             format!(
-                "{} {} key {} value {} max {}{}{}{}{}",
+                "{} {} key {} value {} max {}{}{}{}{}{}",
                 m.name,
                 m.map_type,
                 m.key_size,
@@ -294,6 +297,11 @@ fn render(r: &Report) -> String {
                     format!(" {}", m.map_flags.join("|"))
                 },
                 if m.frozen { ", frozen" } else { "" },
+                if m.initial_value_runtime {
+                    ", initial value from the caller"
+                } else {
+                    ""
+                },
                 if m.exclusive { ", exclusive" } else { "" },
                 if m.inner { ", inner-map template" } else { "" }
             ),

@@ -20,7 +20,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_bpfsig");
 
 /// Every good fixture: synthetic ones of both shapes and scopes, and real
 /// ones made by bpftool.
-const GOOD: &[&str] = &["synth-inline.lskel.h", "synth-kfunc.lskel.h"];
+const GOOD: &[&str] = &[
+    "synth-inline.lskel.h",
+    "synth-kfunc.lskel.h",
+    "counter-7.2.lskel.h",
+];
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -110,6 +114,25 @@ fn what_it_reports() {
     assert!(o
         .stdout
         .contains("signer key id ed4785366caf4270bc9782e426735134455da0ff"));
+}
+
+#[test]
+fn a_real_7_2_skeleton() {
+    let o = inspect(&data("counter-7.2.lskel.h"), "signing.crt.pem");
+    let s = &o.stdout;
+    assert_eq!(o.status, 0, "{s}");
+    assert!(s.contains("the instructions only (Linux 7.2)"), "{s}");
+    assert!(s.contains("metadata check: inline at insn"), "{s}");
+    assert!(
+        s.contains("signer key id ed4785366caf4270bc9782e426735134455da0ff"),
+        "{s}"
+    );
+    assert!(s.contains("programs   "), "{s}");
+    assert!(s.contains(".rodata array key 4 value "), "{s}");
+    assert!(
+        s.contains("the header's data[] arrays are not used by the loader"),
+        "{s}"
+    );
 }
 
 #[test]
