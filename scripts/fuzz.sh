@@ -11,7 +11,7 @@
 secs=${1:-10}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(btf resolve digest)
+((${#targets[@]})) || targets=(btf resolve digest inspect)
 command -v cargo-fuzz >/dev/null || die "cargo-fuzz is not installed (run scripts/setup-toolchain.sh)"
 cd "$BPFSIG_ROOT/rust/fuzz"
 # cargo-fuzz builds with its own flags; keep its objects apart from the host's.

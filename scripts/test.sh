@@ -24,7 +24,7 @@ cd "$BPFSIG_ROOT"
 declare -A totals
 totals_line() {
 	local l out=""
-	for l in host mutants fuzz disasm repro kunit vm test_progs; do
+	for l in host mutants fuzz disasm repro inspect kunit vm test_progs; do
 		[ -n "${totals[$l]:-}" ] && out+="${out:+; }$l ${totals[$l]}"
 	done
 	log "totals: ${out:-no layer ran} ($(since "$t0") s)"
@@ -64,7 +64,7 @@ totals[mutants]=$(sed -n 's/^mutants: //p' "$BPFSIG_CACHE/mutants.log")
 
 stage "fuzz smoke"
 bash scripts/fuzz.sh "${BPFSIG_FUZZ_SECONDS:-5}"
-totals[fuzz]="3 targets, 0 crashes"
+totals[fuzz]="4 targets, 0 crashes"
 
 stage "kernel"
 bash scripts/fetch-kernel.sh
@@ -78,6 +78,8 @@ stage "userspace: bpftool gen skeleton -L -S of real BPF programs"
 bash scripts/build-skels.sh --repro
 totals[repro]="3 signed skeletons byte-identical"
 bash scripts/build-skels.sh
+bash scripts/inspect-skels.sh | tee "$BPFSIG_CACHE/inspect.log"
+totals[inspect]=$(sed -n 's/^inspect: //p' "$BPFSIG_CACHE/inspect.log")
 bash scripts/build-test-progs.sh
 
 stage "KUnit in QEMU"

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Check every skeleton build-skels.sh made with `bpfsig inspect`, offline:
+# the good ones (the series' and 7.2's bpftool) verify with the signing
+# certificate and fail with the other one; each tampered copy fails with its
+# own exit status; `bpfsig diff` names the part a tampering changed.
+#
+#   inspect-skels.sh [DIR]     default $BPFSIG_CACHE/skel
+. "$(dirname "$0")/lib.sh"
+
+DIR=${1:-$BPFSIG_CACHE/skel}
+KEYS=$BPFSIG_ROOT/selftests/skel/keys
+[ -d "$DIR" ] || die "no skeletons in $DIR (run scripts/build-skels.sh)"
+cargo build -q -p bpfsig-cli || die "building bpfsig failed"
+BPFSIG=$CARGO_TARGET_DIR/debug/bpfsig
+
+pass=0
+# expect STATUS ARGS...: run bpfsig, require that exit status.
+expect() {
+	local want=$1 rc=0
+	shift
+	"$BPFSIG" "$@" >"$BPFSIG_CACHE/inspect.out" 2>"$BPFSIG_CACHE/inspect.err" || rc=$?
+	if [ "$rc" != "$want" ]; then
+		cat "$BPFSIG_CACHE/inspect.out" "$BPFSIG_CACHE/inspect.err" >&2
+		die "bpfsig $*: exit status $rc, expected $want"
+	fi
+	pass=$((pass + 1))
+}
+
+n=0
+for h in "$DIR"/*.lskel.h; do
+	case "$(basename "$h")" in
+	*-tampered-data.lskel.h) expect 6 inspect "$h" --cert "$KEYS/signing.crt.pem" ;;
+	*-tampered-insn.lskel.h) expect 3 inspect "$h" --cert "$KEYS/signing.crt.pem" ;;
+	*-tampered-btf.lskel.h) expect 3 inspect "$h" --cert "$KEYS/signing.crt.pem" ;;
+	*-other-key.lskel.h)
+		expect 3 inspect "$h" --cert "$KEYS/signing.crt.pem"
+		expect 0 inspect "$h" --cert "$KEYS/other.crt.pem"
+		;;
+	*)
+		expect 0 inspect "$h" --cert "$KEYS/signing.crt.pem"
+		expect 0 inspect "$h" --cert "$KEYS/signing.crt.der" --json
+		expect 3 inspect "$h" --cert "$KEYS/other.crt.pem"
+		expect 0 diff "$h" "$h"
+		;;
+	esac
+	n=$((n + 1))
+done
+((n > 0)) || die "no *.lskel.h in $DIR"
+# diff names the part each tampering changed.
+for part in data:blob insn:loader-insns btf:loader-btf; do
+	t=$DIR/maps-tampered-${part%%:*}.lskel.h
+	[ -f "$t" ] || continue
+	expect 8 diff "$DIR/maps.lskel.h" "$t"
+	grep -q "^differs: ${part#*:}:" "$BPFSIG_CACHE/inspect.out" ||
+		die "bpfsig diff maps.lskel.h $(basename "$t") does not name ${part#*:}: $(cat "$BPFSIG_CACHE/inspect.out")"
+done
+echo "inspect: $n skeletons, $pass checks passed"
