@@ -338,6 +338,8 @@ pub fn run(sc: &Scenario, signer: &Signer, probe: &Probe) -> Result<Report, Stri
     if sc.tamper == Tamper::HugeBtf {
         sig_btf = true;
     }
+    // Only a signature can cover the BTF: unsigned loads never ask.
+    sig_btf &= sc.signed;
     let sig = if sc.signed {
         Some(signer.sign(&signed)?)
     } else {
