@@ -129,7 +129,23 @@ tree_is_series() {
 }
 
 # What in a kernel log means the run failed, whatever the tests said.
-KERNEL_REPORTS='WARNING:|BUG:|Oops|general protection fault|refcount_t:|KASAN:|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context'
+KERNEL_REPORTS='WARNING:|BUG:|Oops|general protection fault|refcount_t:|KASAN:|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|blocked for more than [0-9]+ seconds|detected stalls? on CPU|self-detected stall|rcu_preempt detected|rcu_sched detected'
+# The marker a VM prints before its kernel log (dmesg).
+KLOG_MARKER="--- bpfsig: kernel log ---"
+
+# Saves the kernel log a VM printed after KLOG_MARKER in OUT to OUT.dmesg and
+# dies unless it is there and clean. A log must hold the kernel's own
+# (timestamped) lines: an empty or failed dmesg is not a clean one.
+check_vm_klog() { # out what
+	local out=$1 what=$2
+	sed -n "/^$KLOG_MARKER\$/,\$p" "$out" | tail -n +2 >"$out.dmesg"
+	grep -qE '^\[ *[0-9]+\.[0-9]+\] ' "$out.dmesg" ||
+		die "the VM printed no kernel log after $what (log: $out; a missing log is not a clean one)"
+	if grep -qE "$KERNEL_REPORTS" "$out.dmesg"; then
+		grep -E -A12 "$KERNEL_REPORTS" "$out.dmesg" | head -40 >&2
+		die "the kernel reported a problem during $what (kernel log: $out.dmesg)"
+	fi
+}
 
 # Seconds since an epoch stamp, for the timings the scripts print.
 since() { echo $(($(date +%s) - $1)); }

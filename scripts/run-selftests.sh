@@ -24,22 +24,17 @@ log "selftests in a VM (virtme-ng, TCG, limit ${limit}s)"
 set +e
 # No terminal: stdin from /dev/null; the output goes to the log through tee.
 # After the cases, the VM prints its kernel log behind a marker line.
-marker="--- bpfsig: kernel log ---"
+marker=$KLOG_MARKER
 timeout -k 10 "$limit" "$VNG" --run "$KBUILD" --disable-kvm --force-9p --memory 1G --cpus 2 \
 	--user root -- env BPFSIG_SKEL_DIR="$skel" sh -c '"$0" "$@"; rc=$?; echo "'"$marker"'"; dmesg; exit $rc' "$bin" "$@" \
 	</dev/null 2>"$out.stderr" | tee "$out" | sed "/^$marker\$/,\$d"
 rc=${PIPESTATUS[0]}
 set -e
-sed -n "/^$marker\$/,\$p" "$out" >"$out.dmesg"
 if ! grep -q '^selftests: ' "$out"; then
 	tail -20 "$out.stderr" >&2
 	((rc == 124)) && die "the VM did not finish within ${limit}s"
 	die "the VM ended (rc $rc) before the selftests reported"
 fi
-[ -s "$out.dmesg" ] || die "the VM printed no kernel log after the selftests"
-if grep -qE "$KERNEL_REPORTS" "$out.dmesg"; then
-	grep -E -A12 "$KERNEL_REPORTS" "$out.dmesg" | head -40 >&2
-	die "the kernel reported a problem during the selftests (kernel log: $out.dmesg)"
-fi
+check_vm_klog "$out" "the selftests"
 log "VM selftests done in $(since "$t0") s (rc $rc), kernel log clean"
 exit "$rc"

@@ -12,7 +12,7 @@ tp=$BPFSIG_CACHE/test_progs
 [ -f "$img" ] || die "no kernel at $img (run scripts/build-kernel.sh)"
 [ -x "$tp/test_progs" ] || die "no test_progs in $tp (run scripts/build-test-progs.sh)"
 out=$BPFSIG_CACHE/test_progs.log
-marker="--- bpfsig: kernel log ---"
+marker=$KLOG_MARKER
 t0=$(date +%s)
 log "test_progs -t signed_loader,map_excl,ipe_bpf in a VM"
 set +e
@@ -21,14 +21,9 @@ timeout -k 10 "${BPFSIG_VM_TIMEOUT:-300}" "$VNG" --run "$KBUILD" --disable-kvm -
 	</dev/null >"$out" 2>"$out.stderr"
 set -e
 sed "/^$marker\$/,\$d" "$out" | grep -E '^#|^Summary' || true
-sed -n "/^$marker\$/,\$p" "$out" >"$out.dmesg"
 summary=$(grep '^Summary: ' "$out" || true)
 [ -n "$summary" ] || { tail -20 "$out.stderr" >&2; die "test_progs did not report (log: $out)"; }
-[ -s "$out.dmesg" ] || die "the VM printed no kernel log after test_progs"
-if grep -qE "$KERNEL_REPORTS" "$out.dmesg"; then
-	grep -E -A12 "$KERNEL_REPORTS" "$out.dmesg" | head -40 >&2
-	die "the kernel reported a problem during test_progs (kernel log: $out.dmesg)"
-fi
+check_vm_klog "$out" "test_progs"
 # every subtest of both tests must run and pass
 subtests=$(grep -cE '^#[0-9]+/[0-9]+ +[a-z_]+/[a-z_]+:OK$' "$out" || true)
 failed=$(grep -cE '^#[0-9]+(/[0-9]+)? +[a-z_/]+:FAIL' "$out" || true)

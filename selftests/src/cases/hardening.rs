@@ -235,7 +235,7 @@ fn insns_only_sig(ctx: &mut Ctx) -> Outcome {
             ..Scenario::default()
         },
     ) {
-        Ok(r) => load_failed(&r, EACCES, "need a signature over its BTF"),
+        Ok(r) => load_failed(&r, EACCES, "need a signature over the BTF"),
         Err(o) => o,
     }
 }
