@@ -117,9 +117,9 @@ impl Map {
         unsafe { (*self.0).sha }
     }
 
-    fn set_frozen(&self) {
+    fn set_frozen(&self, frozen: bool) {
         // SAFETY: `self.0` is live and unshared (type invariant).
-        unsafe { (*self.0).frozen = true };
+        unsafe { (*self.0).frozen = frozen };
     }
 
     /// Exclusive to programs whose digest is all zero, as [`Prog::new`]'s
@@ -263,8 +263,8 @@ fn loader_btf_variant(rename: Option<&[u8; 26]>, widen: bool) -> [u8; 170] {
     b
 }
 
-/// Runs the kfunc's body; returns its result and whether it gave a reason.
-fn kfunc_why(map: &Map, hash: &[u8], prog: &Prog) -> Result<(i32, bool)> {
+/// Runs the kfunc's body; returns its result and the reason it gave.
+fn kfunc_reason(map: &Map, hash: &[u8], prog: &Prog) -> Result<(i32, *const kernel::ffi::c_char)> {
     let mut why: *const kernel::ffi::c_char = core::ptr::null();
     // SAFETY: all three are live; `hash` has `hash.len()` bytes; `why` is
     // a local.
@@ -277,6 +277,12 @@ fn kfunc_why(map: &Map, hash: &[u8], prog: &Prog) -> Result<(i32, bool)> {
             &mut why,
         )
     };
+    Ok((rc, why))
+}
+
+/// Runs the kfunc's body; returns its result and whether it gave a reason.
+fn kfunc_why(map: &Map, hash: &[u8], prog: &Prog) -> Result<(i32, bool)> {
+    let (rc, why) = kfunc_reason(map, hash, prog)?;
     Ok((rc, !why.is_null()))
 }
 
@@ -462,11 +468,22 @@ mod tests {
         assert_eq!(kfunc(&map, &sha[..31], &prog)?, einval);
         let never = Map::new()?;
         never.set_exclusive(true);
-        never.set_frozen();
+        never.set_frozen(true);
         assert_eq!(kfunc(&never, &sha, &prog)?, einval);
         // A zero hash proves nothing, even equal to a never computed one.
         assert_eq!(kfunc(&never, &[0; 32], &prog)?, einval);
         assert_eq!(kfunc(&map, &[0; 32], &prog)?, einval);
+
+        // A hash computed while frozen, then `frozen` false: "not frozen"
+        // on its own, not through the zero-hash check.
+        let thawed = Map::new()?;
+        thawed.set_exclusive(true);
+        let thawed_sha = thawed.freeze_and_hash()?;
+        thawed.set_frozen(false);
+        let (rc, why) = kfunc_reason(&thawed, &thawed_sha, &prog)?;
+        assert_eq!(rc, einval);
+        let not_frozen = crate::metadata::MetaError::NotFrozen.reason().as_ptr();
+        assert!(why.cast::<u8>() == not_frozen.cast::<u8>());
 
         // Exclusive to another program than the caller: -EACCES.
         static OTHER: [u8; 32] = [0x42; 32];
