@@ -482,8 +482,8 @@ mod tests {
         thawed.set_frozen(false);
         let (rc, why) = kfunc_reason(&thawed, &thawed_sha, &prog)?;
         assert_eq!(rc, einval);
-        let not_frozen = crate::metadata::MetaError::NotFrozen.reason().as_ptr();
-        assert!(why.cast::<u8>() == not_frozen.cast::<u8>());
+        let not_frozen = crate::metadata::MetaError::NotFrozen.reason().as_char_ptr();
+        assert!(why == not_frozen);
 
         // Exclusive to another program than the caller: -EACCES.
         static OTHER: [u8; 32] = [0x42; 32];
