@@ -49,7 +49,7 @@ for round in 1 2 3 4 5; do
 done
 $CARGO_TARGET_DIR/release/bpfsig-selftest --bench-resolution
 EOF
-timeout -k 10 1200 "$VNG" --run "$KBUILD" --disable-kvm --force-9p --memory 1G --cpus 2 --user root -- \
+timeout -k 10 1200 "$VNG" --run "$KBUILD" "${VM_OPTS[@]}" --user root -- \
 	bash "$out/vm.sh" </dev/null >"$out/vm.txt" 2>"$out/vm.stderr" || { tail "$out/vm.stderr"; die "the VM benchmarks failed"; }
 
 # stats NAME PREFIX: PREFIX_median, _p10, _p90 of NAME's load samples

@@ -20,7 +20,7 @@ bash scripts/build-skels.sh
 log "== booting the bpfsig kernel (QEMU, TCG) and running the story"
 t1=$(date +%s)
 set +e
-timeout -k 10 "${BPFSIG_VM_TIMEOUT:-300}" "$VNG" --run "$KBUILD" --disable-kvm --force-9p --memory 1G --cpus 2 \
+timeout -k 10 "${BPFSIG_VM_TIMEOUT:-300}" "$VNG" --run "$KBUILD" "${VM_OPTS[@]}" \
 	--user root -- bash "$BPFSIG_ROOT/scripts/demo-story.sh" "$BPFSIG_CACHE/skel" </dev/null 2>"$BPFSIG_CACHE/demo.stderr" &
 vm=$!
 while kill -0 "$vm" 2>/dev/null; do

@@ -25,7 +25,7 @@ set +e
 # No terminal: stdin from /dev/null; the output goes to the log through tee.
 # After the cases, the VM prints its kernel log behind a marker line.
 marker=$KLOG_MARKER
-timeout -k 10 "$limit" "$VNG" --run "$KBUILD" --disable-kvm --force-9p --memory 1G --cpus 2 \
+timeout -k 10 "$limit" "$VNG" --run "$KBUILD" "${VM_OPTS[@]}" \
 	--user root -- env BPFSIG_SKEL_DIR="$skel" sh -c '"$0" "$@"; rc=$?; echo "'"$marker"'"; dmesg; exit $rc' "$bin" "$@" \
 	</dev/null 2>"$out.stderr" | tee "$out" | sed "/^$marker\$/,\$d"
 rc=${PIPESTATUS[0]}

@@ -16,7 +16,7 @@ marker=$KLOG_MARKER
 t0=$(date +%s)
 log "test_progs -t signed_loader,map_excl,ipe_bpf in a VM"
 set +e
-timeout -k 10 "${BPFSIG_VM_TIMEOUT:-300}" "$VNG" --run "$KBUILD" --disable-kvm --force-9p --memory 1G --cpus 2 \
+timeout -k 10 "${BPFSIG_VM_TIMEOUT:-300}" "$VNG" --run "$KBUILD" "${VM_OPTS[@]}" \
 	--user root -- env IPE_BPF_POLICY_KEY="$tp/build/signing_key.pem" sh -c 'cd "$0" && ./test_progs -t signed_loader,map_excl,ipe_bpf; echo "'"$marker"'"; dmesg' "$tp" \
 	</dev/null >"$out" 2>"$out.stderr"
 set -e
