@@ -80,7 +80,23 @@ static long fdinfo(int fd, const char *key)
 static struct {
 	int seen;
 	long verdict_at_load, verdict, kernel_load, verified_insns;
-} loader;
+	/* copies of the loader's fd and of its metadata map's, for a re-run */
+	int prog_fd, map_fd;
+} loader = { .prog_fd = -1, .map_fd = -1 };
+
+static int is_loader_map(int fd)
+{
+	struct bpf_map_info info;
+	union bpf_attr attr;
+
+	memset(&info, 0, sizeof(info));
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = fd;
+	attr.info.info_len = sizeof(info);
+	attr.info.info = (unsigned long)&info;
+	return !syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) &&
+	       !strcmp(info.name, "__loader.map");
+}
 
 static int is_loader(int fd)
 {
@@ -114,6 +130,10 @@ static int observe_close(int fd)
 		loader.verdict = fdinfo(fd, "sig_verdict");
 		loader.kernel_load = fdinfo(fd, "kernel_load");
 		loader.verified_insns = fdinfo(fd, "verified_insns");
+		if (loader.prog_fd < 0)
+			loader.prog_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	} else if (loader.map_fd < 0 && is_loader_map(fd)) {
+		loader.map_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	}
 	return close(fd);
 }
@@ -358,6 +378,61 @@ static int bench(int keyring, int runs)
 }
 #endif /* !EXPECT_ERR */
 
+#if !defined(EXPECT_ERR) && EXPECT_VERDICT == BPF_SIG_METADATA_VERIFIED
+/*
+ * Run the loader again after its metadata map's hash was recomputed (the
+ * first run wrote map fds into it): the check must fail, and the cleanup it
+ * jumps to must close nothing of what the first run created, whose fds the
+ * skeleton still holds and which the blob still lists.
+ */
+static void rerun_fails_and_closes_nothing(struct SKEL *skel)
+{
+	__u8 hash[32];
+	struct bpf_map_info info;
+	union bpf_attr attr;
+	int fds, err;
+
+	if (!loader.seen || loader.prog_fd < 0 || loader.map_fd < 0) {
+		check(0, "re-run: kept the loader's and its map's fds (%d, %d)",
+		      loader.prog_fd, loader.map_fd);
+		return;
+	}
+	memset(&info, 0, sizeof(info));
+	info.hash = (unsigned long)hash;
+	info.hash_size = sizeof(hash);
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = loader.map_fd;
+	attr.info.info_len = sizeof(info);
+	attr.info.info = (unsigned long)&info;
+	check(!syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)),
+	      "re-run: the metadata map's hash recomputed (%d)", errno);
+	fds = count_fds();
+	memset(&attr, 0, sizeof(attr));
+	attr.test.prog_fd = loader.prog_fd;
+	attr.test.ctx_in = (unsigned long)&skel->ctx;
+	attr.test.ctx_size_in = skel->ctx.sz;
+	err = syscall(__NR_bpf, BPF_PROG_TEST_RUN, &attr, sizeof(attr));
+	check(!err && (int)attr.test.retval == -EINVAL,
+	      "re-run: the metadata check fails (%d, retval %d)", err,
+	      (int)attr.test.retval);
+	check(count_fds() == fds,
+	      "re-run: nothing of the first run was closed (%d fds, %d before)",
+	      count_fds(), fds);
+	close(loader.prog_fd);
+	close(loader.map_fd);
+	loader.prog_fd = loader.map_fd = -1;
+}
+#else
+static inline void rerun_fails_and_closes_nothing(struct SKEL *skel)
+{
+	if (loader.prog_fd >= 0)
+		close(loader.prog_fd);
+	if (loader.map_fd >= 0)
+		close(loader.map_fd);
+	loader.prog_fd = loader.map_fd = -1;
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	int fds, keyring, err;
@@ -409,6 +484,7 @@ int main(int argc, char **argv)
 	      EXPECT_VERDICT);
 	check(loader.kernel_load == 0, "the loader itself came from user space");
 	printf("# loader verified_insns %ld\n", loader.verified_insns);
+	rerun_fails_and_closes_nothing(skel);
 	if (!err)
 		exercise(skel);
 	SKEL_FN(__destroy)(skel);
