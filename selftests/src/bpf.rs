@@ -218,6 +218,16 @@ pub fn test_run(prog: &OwnedFd) -> io::Result<i32> {
     Ok(a.get_u32(4) as i32)
 }
 
+/// BPF_PROG_TEST_RUN with `ctx` as the context; the program's return value.
+pub fn test_run_ctx(prog: &OwnedFd, ctx: &[u8]) -> io::Result<i32> {
+    let mut a = Attr::default();
+    a.fd(0, prog)
+        .ptr(48, ctx.as_ptr())
+        .u32(56, ctx.len() as u32);
+    sys_bpf(BPF_PROG_TEST_RUN, &mut a)?;
+    Ok(a.get_u32(4) as i32)
+}
+
 /// BPF_LINK_CREATE for an LSM program.
 pub fn lsm_attach(prog: &OwnedFd) -> io::Result<OwnedFd> {
     let mut a = Attr::default();

@@ -9,6 +9,7 @@
 use super::skel::{runner, skel_dir};
 use crate::asm::*;
 use crate::{bpf, check, Ctx, Outcome};
+use sha2::Digest;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::process::Command;
@@ -107,12 +108,24 @@ fn example_denies_unsigned_program(ctx: &mut Ctx) -> Outcome {
     }
 }
 
+/// The metadata check an inner loader makes before its inner load.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// None at all.
+    None,
+    /// On fd_array[1], a plain map: the check fails (the loader goes on).
+    Failing,
+    /// On fd_array[1], its own exclusive, frozen map whose hash is signed,
+    /// unless the run's context (a u32) is non-zero: then it is skipped.
+    Genuine,
+}
+
 /// A SYSCALL program that loads a trivial socket filter through
-/// bpf_sys_bpf() and returns its fd or errno; with `check`, it first calls
-/// the metadata check on fd_array[1] (a plain map: the check fails) and
-/// goes on whatever it returned. Its data map (fd_array[0]) holds the
-/// inner load's attr at 0, its instructions at 128 and license at 144.
-fn inner_loader(check: bool) -> (Vec<u8>, OwnedFd) {
+/// bpf_sys_bpf() and returns its fd or errno, after the metadata check
+/// `check` says, whatever it returned. Its data map (fd_array[0]) holds the
+/// inner load's attr at 0, its instructions at 128 and license at 144; the
+/// map for the check is the second returned, the last its metadata.
+fn inner_loader(check: Check) -> (Vec<u8>, OwnedFd, Option<[u8; 64]>) {
     let mut value = [0u8; 256];
     value[0..4].copy_from_slice(&bpf::BPF_PROG_TYPE_SOCKET_FILTER.to_ne_bytes());
     value[4..8].copy_from_slice(&2u32.to_ne_bytes());
@@ -120,18 +133,34 @@ fn inner_loader(check: bool) -> (Vec<u8>, OwnedFd) {
     value[144..148].copy_from_slice(b"GPL\0");
     let map = bpf::array_map(value.len() as u32, None).expect("inner loader map");
     bpf::map_update(&map, 0, &value).expect("inner loader map update");
+    let mut meta = [0u8; 64];
+    let text = b"bpfsig inner loader: the metadata its signer hashed";
+    meta[..text.len()].copy_from_slice(text);
+    let hash: [u8; 32] = match check {
+        Check::Genuine => sha2::Sha256::digest(meta).into(),
+        _ => [0x5a; 32],
+    };
     let mut p: Vec<Slot> = Vec::new();
-    if check {
+    if check != Check::None {
         let (_, func) = crate::loader::loader_btf();
-        p.extend(ld_imm64(1, 5, 1));
-        for i in 0..4 {
-            p.extend(ld_imm64(3, 0, 0x0101_0101_0101_0101 * (i + 1)));
-            p.push(stx_dw(10, -32 + 8 * i as i16, 3));
+        let mut c: Vec<Slot> = Vec::new();
+        c.extend(ld_imm64(1, 5, 1));
+        for (i, chunk) in hash.chunks_exact(8).enumerate() {
+            c.extend(ld_imm64(
+                3,
+                0,
+                u64::from_le_bytes(chunk.try_into().unwrap()),
+            ));
+            c.push(stx_dw(10, -32 + 8 * i as i16, 3));
         }
-        p.push(mov_reg(2, 10));
-        p.push(add_imm(2, -32));
-        p.push(mov_imm(3, 32));
-        p.push(call_prog_btf(func as i32, 0));
+        c.extend([mov_reg(2, 10), add_imm(2, -32), mov_imm(3, 32)]);
+        c.push(call_prog_btf(func as i32, 0));
+        if check == Check::Genuine {
+            // if (*(u32 *)ctx) skip the check
+            p.push(ldx_w(2, 1, 0));
+            p.push(jne_imm(2, 0, c.len() as i16));
+        }
+        p.extend(c);
     }
     p.extend(ld_imm64(6, 6, 0));
     p.extend([
@@ -147,12 +176,54 @@ fn inner_loader(check: bool) -> (Vec<u8>, OwnedFd) {
         call_helper(166), // bpf_sys_bpf
         exit(),
     ]);
-    (p.concat(), map)
+    (p.concat(), map, (check == Check::Genuine).then_some(meta))
+}
+
+/// A builtin-signed (BPF_F_SIG_BTF) inner loader with its check's map.
+fn signed_inner_loader(check: Check) -> Result<(OwnedFd, [OwnedFd; 2]), Outcome> {
+    let dir = skel_dir().map_err(Outcome::Fail)?;
+    let signer = crate::sign::Signer::builtin(&dir).map_err(Outcome::Fail)?;
+    let (insns, map, meta) = inner_loader(check);
+    let checked = match meta {
+        Some(meta) => {
+            let digest: [u8; 32] = sha2::Sha256::digest(&insns).into();
+            let m = bpf::array_map(64, Some(&digest)).expect("metadata map");
+            bpf::map_update(&m, 0, &meta)
+                .and_then(|_| bpf::map_freeze(&m))
+                .and_then(|_| bpf::map_hash(&m))
+                .map_err(|e| Outcome::Fail(format!("metadata map: {e}")))?;
+            m
+        }
+        None => bpf::array_map(64, None).expect("plain map"),
+    };
+    let (btf, _) = crate::loader::loader_btf();
+    let btf_fd = bpf::btf_load(&btf).map_err(|(e, l)| Outcome::Fail(format!("BTF: {e}\n{l}")))?;
+    let sig = signer
+        .sign(&crate::sign::btf_signed_bytes(&insns, &btf))
+        .map_err(Outcome::Fail)?;
+    let fds = [map.as_raw_fd(), checked.as_raw_fd()];
+    let loader = bpf::prog_load(&bpf::Load {
+        prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
+        prog_flags: bpf::BPF_F_SLEEPABLE | bpf::BPF_F_SIG_BTF,
+        insns: &insns,
+        btf: Some(&btf_fd),
+        fd_array: &fds,
+        signature: Some(&sig),
+        keyring: 0,
+        name: "bpfsig_inloader",
+        ..Default::default()
+    })
+    .map_err(|(e, log)| {
+        Outcome::Fail(format!(
+            "a builtin-signed SYSCALL program must load under the example policy: {e}\n{log}"
+        ))
+    })?;
+    Ok((loader, [map, checked]))
 }
 
 /// Runs a loader; its inner load must have been refused with -EACCES.
-fn inner_load_denied(loader: &OwnedFd) -> Outcome {
-    match bpf::test_run(loader) {
+fn inner_load_denied(loader: &OwnedFd, ctx: u32) -> Outcome {
+    match bpf::test_run_ctx(loader, &ctx.to_ne_bytes()) {
         Ok(r) if r >= 0 => {
             // SAFETY: the loader returned an fd it created in our table.
             unsafe { libc::close(r) };
@@ -173,7 +244,7 @@ fn example_denies_inner_program_of_unsigned_loader(ctx: &mut Ctx) -> Outcome {
     if ctx.ipe_example_active {
         return Outcome::Fail("the example policy was active before this case".into());
     }
-    let (insns, map) = inner_loader(false);
+    let (insns, map, _) = inner_loader(Check::None);
     let fds = [map.as_raw_fd()];
     let loader = match bpf::prog_load(&bpf::Load {
         prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
@@ -189,7 +260,7 @@ fn example_denies_inner_program_of_unsigned_loader(ctx: &mut Ctx) -> Outcome {
     if let Err(o) = example(ctx) {
         return o;
     }
-    inner_load_denied(&loader)
+    inner_load_denied(&loader, 0)
 }
 
 /// A builtin-signed loader whose metadata check failed, going on to load
@@ -199,45 +270,42 @@ fn example_denies_inner_program_of_failed_check_loader(ctx: &mut Ctx) -> Outcome
     if let Err(o) = example(ctx) {
         return o;
     }
-    let dir = match skel_dir() {
-        Ok(d) => d,
-        Err(e) => return Outcome::Fail(e),
-    };
-    let signer = match crate::sign::Signer::builtin(&dir) {
-        Ok(s) => s,
-        Err(e) => return Outcome::Fail(e),
-    };
-    let (insns, map) = inner_loader(true);
-    let plain = bpf::array_map(64, None).expect("plain map");
-    let (btf, _) = crate::loader::loader_btf();
-    let btf_fd = match bpf::btf_load(&btf) {
-        Ok(f) => f,
-        Err((e, log)) => return Outcome::Fail(format!("BTF: {e}\n{log}")),
-    };
-    let sig = match signer.sign(&crate::sign::btf_signed_bytes(&insns, &btf)) {
-        Ok(s) => s,
-        Err(e) => return Outcome::Fail(e),
-    };
-    let fds = [map.as_raw_fd(), plain.as_raw_fd()];
-    let loader = match bpf::prog_load(&bpf::Load {
-        prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
-        prog_flags: bpf::BPF_F_SLEEPABLE | bpf::BPF_F_SIG_BTF,
-        insns: &insns,
-        btf: Some(&btf_fd),
-        fd_array: &fds,
-        signature: Some(&sig),
-        keyring: 0,
-        name: "bpfsig_badloader",
-        ..Default::default()
-    }) {
+    match signed_inner_loader(Check::Failing) {
+        Ok((loader, _maps)) => inner_load_denied(&loader, 0),
+        Err(o) => o,
+    }
+}
+
+/// SPEC §8: trust comes from the run. A builtin-signed loader proves its
+/// metadata in a first run (promoted, its inner program allowed), then runs
+/// again skipping the check: it is still METADATA_VERIFIED in fdinfo, but
+/// what this run loads is not trusted through it.
+fn example_trusts_inner_programs_per_run(ctx: &mut Ctx) -> Outcome {
+    if let Err(o) = example(ctx) {
+        return o;
+    }
+    let (loader, _maps) = match signed_inner_loader(Check::Genuine) {
         Ok(l) => l,
-        Err((e, log)) => {
+        Err(o) => return o,
+    };
+    match bpf::test_run_ctx(&loader, &0u32.to_ne_bytes()) {
+        Ok(fd) if fd >= 0 => {
+            // SAFETY: the loader returned an fd it created in our table.
+            unsafe { libc::close(fd) };
+        }
+        Ok(e) => {
             return Outcome::Fail(format!(
-                "a builtin-signed SYSCALL program must load under the example policy: {e}\n{log}"
+                "a run that proved its metadata had its inner program refused: {e}"
             ))
         }
-    };
-    inner_load_denied(&loader)
+        Err(e) => return Outcome::Fail(format!("first run: {e}")),
+    }
+    let v = bpf::fdinfo(&loader, "sig_verdict");
+    check!(
+        v == Some(2),
+        "after the first run: verdict {v:?}, expected 2"
+    );
+    inner_load_denied(&loader, 1)
 }
 
 fn allow_all_policy_restores_loads(ctx: &mut Ctx) -> Outcome {
@@ -262,6 +330,10 @@ pub const CASES: &[crate::Case] = &[
     (
         "ipe::example_denies_inner_program_of_failed_check_loader",
         example_denies_inner_program_of_failed_check_loader,
+    ),
+    (
+        "ipe::example_trusts_inner_programs_per_run",
+        example_trusts_inner_programs_per_run,
     ),
     (
         "ipe::example_allows_builtin_signed_skeleton_and_inner_programs",
