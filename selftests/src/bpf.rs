@@ -18,6 +18,7 @@ pub const BPF_LINK_CREATE: u32 = 28;
 
 pub const BPF_MAP_TYPE_ARRAY: u32 = 2;
 pub const BPF_PROG_TYPE_SOCKET_FILTER: u32 = 1;
+pub const BPF_PROG_TYPE_EXT: u32 = 28;
 pub const BPF_PROG_TYPE_LSM: u32 = 29;
 pub const BPF_PROG_TYPE_SYSCALL: u32 = 31;
 pub const BPF_LSM_MAC: u32 = 27;
@@ -157,6 +158,7 @@ pub struct Load<'a> {
     pub keyring: i32,
     pub expected_attach_type: u32,
     pub attach_btf_id: u32,
+    pub attach_prog: Option<&'a OwnedFd>,
     pub prog_flags: u32,
     pub name: &'a str,
     /// `struct bpf_func_info` records (insn_off, type_id), 8 bytes each.
@@ -187,6 +189,9 @@ pub fn prog_load(l: &Load<'_>) -> Result<OwnedFd, (io::Error, String)> {
     a.0[48..48 + n].copy_from_slice(&l.name.as_bytes()[..n]);
     if let Some(btf) = l.btf {
         a.fd(72, btf);
+    }
+    if let Some(p) = l.attach_prog {
+        a.fd(112, p);
     }
     if !l.fd_array.is_empty() {
         a.ptr(120, l.fd_array.as_ptr())

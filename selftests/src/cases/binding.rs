@@ -54,6 +54,10 @@ pub const CASES: &[crate::Case] = &[
         "signed_exception_callback_from_func_info_is_eacces",
         signed_exception_cb,
     ),
+    (
+        "extension_cannot_replace_signed_code",
+        extension_replaces_signed,
+    ),
 ];
 
 const EFAULT: i32 = -14;
@@ -789,5 +793,83 @@ fn signed_exception_cb(ctx: &mut Ctx) -> Outcome {
         }),
         EACCES,
         "signed programs cannot use an exception callback chosen by func_info",
+    )
+}
+
+/// SPEC §4: which subprograms are global, and so replaceable by an
+/// extension (BPF_PROG_TYPE_EXT), is said by func_info, never signed. An
+/// extension of a signed program is refused; of the same program unsigned,
+/// it loads (so the refusal is the rule's).
+fn extension_replaces_signed(ctx: &mut Ctx) -> Outcome {
+    let (signer, _) = match ctx.loader_env() {
+        Ok(e) => e,
+        Err(e) => return Outcome::Fail(format!("setup: {e}")),
+    };
+    let mut b = bpfsig_testkit::BtfBuilder::new();
+    let int = b.int("int", 4, true);
+    let v = b.ptr(0);
+    let main_proto = b.proto(int, &[("ctx", v)]);
+    let main = b.func("main", main_proto);
+    let sub_proto = b.proto(int, &[("x", int)]);
+    let sub = b.func("sub", sub_proto);
+    let btf = b.finish();
+    // main: r1 = 1; call sub; exit. sub (insn 3): r0 = r1; exit.
+    let insns = [
+        mov_imm(1, 1),
+        ins(0x85, 0, 1, 0, 1),
+        exit(),
+        mov_reg(0, 1),
+        exit(),
+    ]
+    .concat();
+    let func_info = [0u32, main, 3, sub].map(u32::to_ne_bytes).concat();
+    let (btf_fd, sig) = match (bpf::btf_load(&btf), signer.sign(&insns)) {
+        (Ok(f), Ok(s)) => (f, s),
+        (Err((e, log)), _) => return Outcome::Fail(format!("BTF: {e}\n{log}")),
+        (_, Err(e)) => return Outcome::Fail(e),
+    };
+    let target = |signed: bool| {
+        bpf::prog_load(&Load {
+            prog_type: bpf::BPF_PROG_TYPE_SOCKET_FILTER,
+            insns: &insns,
+            btf: Some(&btf_fd),
+            func_info: &func_info,
+            signature: signed.then_some(&sig[..]),
+            keyring: signer.keyring,
+            name: "bpfsig_exttgt",
+            ..Load::default()
+        })
+    };
+    let ext_insns = [mov_imm(0, 0), exit()].concat();
+    let ext_info = [0u32, sub].map(u32::to_ne_bytes).concat();
+    let extend = |tgt: &OwnedFd| {
+        bpf::prog_load(&Load {
+            prog_type: bpf::BPF_PROG_TYPE_EXT,
+            insns: &ext_insns,
+            btf: Some(&btf_fd),
+            func_info: &ext_info,
+            attach_btf_id: sub,
+            attach_prog: Some(tgt),
+            name: "bpfsig_ext",
+            ..Load::default()
+        })
+    };
+    let unsigned = match target(false) {
+        Ok(t) => t,
+        Err((e, log)) => return Outcome::Fail(format!("unsigned target: {e}\n{log}")),
+    };
+    if let Err((e, log)) = extend(&unsigned) {
+        return Outcome::Fail(format!(
+            "an extension of the unsigned target must load: {e}\n{log}"
+        ));
+    }
+    let signed = match target(true) {
+        Ok(t) => t,
+        Err((e, log)) => return Outcome::Fail(format!("signed target: {e}\n{log}")),
+    };
+    refused_with(
+        extend(&signed),
+        EACCES,
+        "cannot replace code of a signed program",
     )
 }
