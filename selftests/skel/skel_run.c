@@ -84,7 +84,7 @@ static struct {
 	int prog_fd, map_fd;
 } loader = { .prog_fd = -1, .map_fd = -1 };
 
-static int is_loader_map(int fd)
+static inline int is_loader_map(int fd)
 {
 	struct bpf_map_info info;
 	union bpf_attr attr;
@@ -130,10 +130,12 @@ static int observe_close(int fd)
 		loader.verdict = fdinfo(fd, "sig_verdict");
 		loader.kernel_load = fdinfo(fd, "kernel_load");
 		loader.verified_insns = fdinfo(fd, "verified_insns");
+#if !defined(EXPECT_ERR) && EXPECT_VERDICT == BPF_SIG_METADATA_VERIFIED
 		if (loader.prog_fd < 0)
 			loader.prog_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	} else if (loader.map_fd < 0 && is_loader_map(fd)) {
 		loader.map_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+#endif
 	}
 	return close(fd);
 }

@@ -227,8 +227,8 @@ pub fn test_run(prog: &OwnedFd) -> io::Result<i32> {
 pub fn test_run_ctx(prog: &OwnedFd, ctx: &[u8]) -> io::Result<i32> {
     let mut a = Attr::default();
     a.fd(0, prog)
-        .ptr(48, ctx.as_ptr())
-        .u32(56, ctx.len() as u32);
+        .u32(40, ctx.len() as u32)
+        .ptr(48, ctx.as_ptr());
     sys_bpf(BPF_PROG_TEST_RUN, &mut a)?;
     Ok(a.get_u32(4) as i32)
 }
