@@ -7,7 +7,8 @@ closing line "kunit: N passed, N failed, N skipped". Exits 1 if any case
 failed, if a suite was reported "not ok" or did not finish, if a suite
 reported a different number of cases than its plan ("1..N"), if no suite
 ran, or if a --require'd suite (comma-separated; this project's own) is
-missing, ran no case or skipped one.
+missing, ran no case or skipped one. A --require'd suite given as
+NAME=N must have run exactly N cases (a deleted case fails the run).
 """
 import argparse
 import re
@@ -55,7 +56,11 @@ def main():
     bad = []
     if not suites:
         bad.append("no KUnit suite ran")
-    required = [s for s in args.require.split(",") if s]
+    pins = {}
+    for r in (s for s in args.require.split(",") if s):
+        name, _, n = r.partition("=")
+        pins[name] = int(n) if n else None
+    required = list(pins)
     totals = {"pass": 0, "fail": 0, "skip": 0}
     for name, s in suites.items():
         cnt = {k: sum(1 for _, st in s["cases"] if st == k) for k in totals}
@@ -72,6 +77,9 @@ def main():
             bad.append(f"suite {name} reported not ok")
         if s["plan"] is not None and s["plan"] != len(s["cases"]):
             bad.append(f"suite {name} planned {s['plan']} cases but reported {len(s['cases'])}")
+        if pins.get(name) is not None and len(s["cases"]) != pins[name]:
+            bad.append(f"suite {name} ran {len(s['cases'])} cases, {pins[name]} expected "
+                       "(selftests/expected-counts)")
         if name in required and cnt["skip"]:
             bad.append(f"suite {name} skipped {cnt['skip']} case(s)")
         for case, st in s["cases"]:

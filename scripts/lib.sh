@@ -152,5 +152,16 @@ check_vm_klog() { # out what
 	fi
 }
 
+# The pinned counts (selftests/expected-counts): `expected KIND [NAME]`
+# prints the count of that line, `expected KIND` every "NAME COUNT" of KIND.
+EXPECTED_COUNTS=$BPFSIG_ROOT/selftests/expected-counts
+expected() {
+	if [ $# = 2 ]; then
+		awk -v k="$1" -v n="$2" '$1 == k && $2 == n { print $3 }' "$EXPECTED_COUNTS"
+	else
+		awk -v k="$1" '$1 == k { print ($3 == "" ? $2 : $2 " " $3) }' "$EXPECTED_COUNTS"
+	fi
+}
+
 # Seconds since an epoch stamp, for the timings the scripts print.
 since() { echo $(($(date +%s) - $1)); }

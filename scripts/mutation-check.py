@@ -103,7 +103,10 @@ def main():
     env["CARGO_TARGET_DIR"] = os.path.join(cache, "mutants-target")
     scratch = tempfile.mkdtemp(prefix="bpfsig-mutants-")
     try:
-        shutil.copytree(root, os.path.join(scratch, "repo"),
+        # Fresh mtimes (shutil.copy, not copy2): the target directory is
+        # shared between runs, and a copy with the repository's old mtimes
+        # would reuse what the last run built from its last mutant.
+        shutil.copytree(root, os.path.join(scratch, "repo"), copy_function=shutil.copy,
                         ignore=shutil.ignore_patterns(".git", "target", "patches"))
         repo = os.path.join(scratch, "repo")
         test = ["cargo", "test", "-q", "-p", "bpfsig-core"]

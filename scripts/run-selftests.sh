@@ -36,5 +36,16 @@ if ! grep -q '^selftests: ' "$out"; then
 	die "the VM ended (rc $rc) before the selftests reported"
 fi
 check_vm_klog "$out" "the selftests"
+# A whole run (no filter) runs every pinned case, and skips none that is
+# not listed as allowed to.
+if [ $# = 0 ]; then
+	read -r pass fail skip < <(sed -n 's/^selftests: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$out" | tail -1)
+	want=$(expected vm)
+	((pass + fail + skip == want)) ||
+		die "the selftests ran $((pass + fail + skip)) cases, $want expected (selftests/expected-counts)"
+	while read -r name; do
+		expected vm-skip | grep -qxF "$name" || die "VM case $name skipped (not listed as allowed to in selftests/expected-counts)"
+	done < <(sed -n 's/^ok [0-9]* \(.*\) # SKIP.*/\1/p' "$out")
+fi
 log "VM selftests done in $(since "$t0") s (rc $rc), kernel log clean"
 exit "$rc"
