@@ -17,6 +17,18 @@ bash scripts/build-kernel.sh
 log "== building libbpf, bpftool and the signed skeletons from the patched tree"
 bash scripts/build-skels.sh
 
+log "== offline, before booting anything: what bpfsig inspect says of them"
+(cd "$BPFSIG_ROOT" && cargo build -q -p bpfsig-cli) || die "building bpfsig failed"
+"$CARGO_TARGET_DIR/debug/bpfsig" inspect "$BPFSIG_CACHE/skel/counter.lskel.h" --cert "$TEST_CERT" ||
+	die "bpfsig inspect refused the skeleton the story loads"
+log "   the copy with one byte of its data blob flipped (the story's step 2):"
+set +e
+"$CARGO_TARGET_DIR/debug/bpfsig" inspect "$BPFSIG_CACHE/skel/maps-tampered-data.lskel.h" --cert "$TEST_CERT" >/dev/null
+rc=$?
+set -e
+((rc == 6)) || die "bpfsig inspect gave the tampered copy exit status $rc, not 6 (blob hash)"
+log "   exit status 6: its data blob does not hash to what the loader checks"
+
 log "== booting the bpfsig kernel (QEMU, TCG) and running the story"
 t1=$(date +%s)
 set +e

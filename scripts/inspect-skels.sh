@@ -6,7 +6,26 @@
 # own exit status; `bpfsig diff` names the part a tampering changed.
 #
 #   inspect-skels.sh [DIR]     default $BPFSIG_CACHE/skel
+#   inspect-skels.sh --kernel-tags LOG
+#                              the loader tags the kernel reported in the VM
+#                              (skeleton runners' "loader prog_tag" lines in
+#                              LOG) equal the digest bpfsig computed offline
 . "$(dirname "$0")/lib.sh"
+
+if [ "${1:-}" = --kernel-tags ]; then
+	log_file=$2
+	cargo build -q -p bpfsig-cli || die "building bpfsig failed"
+	n=0
+	while read -r hdr tag; do
+		want=$("$CARGO_TARGET_DIR/debug/bpfsig" inspect --json "$BPFSIG_CACHE/skel/$hdr" |
+			python3 -c 'import json, sys; print(json.load(sys.stdin)["loader"]["tag"])') || true
+		[ "$tag" = "$want" ] || die "$hdr: the kernel's loader tag is $tag, bpfsig inspect says $want"
+		n=$((n + 1))
+	done < <(sed -n 's/^# *# loader prog_tag \([^ ]*\) \([0-9a-f]\{16\}\)$/\1 \2/p' "$log_file" | sort -u)
+	((n >= 3)) || die "only $n loader tags in $log_file (the signed skeletons print theirs)"
+	echo "inspect: $n loader tags equal what the kernel computed"
+	exit 0
+fi
 
 DIR=${1:-$BPFSIG_CACHE/skel}
 KEYS=$BPFSIG_ROOT/selftests/skel/keys

@@ -100,6 +100,7 @@ rc=$?
 set -e
 totals[vm]=$(sed -n 's/^selftests: \(.*\)$/\1/p' "$BPFSIG_CACHE/selftests.log" | tail -1)
 ((rc == 0)) || die "VM selftests failed"
+bash scripts/inspect-skels.sh --kernel-tags "$BPFSIG_CACHE/selftests.log"
 
 stage "7.2's test_progs: signed_loader and map_excl, built from the patched tree"
 bash scripts/run-test-progs.sh | tee "$BPFSIG_CACHE/test_progs.summary"

@@ -82,7 +82,24 @@ static struct {
 	long verdict_at_load, verdict, kernel_load, verified_insns;
 	/* copies of the loader's fd and of its metadata map's, for a re-run */
 	int prog_fd, map_fd;
+	char tag[17];
 } loader = { .prog_fd = -1, .map_fd = -1 };
+
+/* The loader's prog_tag from fdinfo (the kernel's digest, 8 bytes in hex). */
+static void read_tag(int fd)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "prog_tag:\t%16s", loader.tag) == 1)
+			break;
+	fclose(f);
+}
 
 static inline int is_loader_map(int fd)
 {
@@ -130,6 +147,7 @@ static int observe_close(int fd)
 		loader.verdict = fdinfo(fd, "sig_verdict");
 		loader.kernel_load = fdinfo(fd, "kernel_load");
 		loader.verified_insns = fdinfo(fd, "verified_insns");
+		read_tag(fd);
 #if !defined(EXPECT_ERR) && EXPECT_VERDICT == BPF_SIG_METADATA_VERIFIED
 		if (loader.prog_fd < 0)
 			loader.prog_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -486,6 +504,7 @@ int main(int argc, char **argv)
 	      EXPECT_VERDICT);
 	check(loader.kernel_load == 0, "the loader itself came from user space");
 	printf("# loader verified_insns %ld\n", loader.verified_insns);
+	printf("# loader prog_tag %s %s\n", SKEL_HDR, loader.tag);
 	rerun_fails_and_closes_nothing(skel);
 	if (!err)
 		exercise(skel);
