@@ -305,7 +305,17 @@ fn example_trusts_inner_programs_per_run(ctx: &mut Ctx) -> Outcome {
         v == Some(2),
         "after the first run: verdict {v:?}, expected 2"
     );
-    inner_load_denied(&loader, 1)
+    if let Outcome::Fail(f) = inner_load_denied(&loader, 1) {
+        return Outcome::Fail(f);
+    }
+    // DECISIONS: the verdict says what the loader has proven, not what its
+    // latest run did.
+    let v = bpf::fdinfo(&loader, "sig_verdict");
+    check!(
+        v == Some(2),
+        "after the second run: verdict {v:?}, expected 2"
+    );
+    Outcome::Pass
 }
 
 fn allow_all_policy_restores_loads(ctx: &mut Ctx) -> Outcome {
