@@ -29,5 +29,10 @@ subtests=$(grep -cE '^#[0-9]+/[0-9]+ +[a-z_]+/[a-z_]+:OK$' "$out" || true)
 failed=$(grep -cE '^#[0-9]+(/[0-9]+)? +[a-z_/]+:FAIL' "$out" || true)
 [[ "$summary" == "Summary: 3/"*" PASSED, 0 SKIPPED, 0 FAILED" ]] && ((failed == 0 && subtests > 0)) ||
 	die "test_progs: $summary ($subtests subtests ok, $failed failed; log: $out)"
+# and each test ran its pinned number of subtests
+while read -r t n; do
+	got=$(grep -cE "^#[0-9]+/[0-9]+ +$t/[a-z_0-9]+:OK\$" "$out" || true)
+	((got == n)) || die "test_progs: $t ran $got subtests, $n expected (selftests/expected-counts)"
+done < <(expected test_progs)
 echo "test_progs: $subtests passed, 0 failed"
 log "test_progs done in $(since "$t0") s, kernel log clean"
