@@ -26,7 +26,7 @@ set +e
 # After the cases, the VM prints its kernel log behind a marker line.
 marker=$KLOG_MARKER
 timeout -k 10 "$limit" "$VNG" --run "$KBUILD" "${VM_OPTS[@]}" \
-	--user root -- env BPFSIG_SKEL_DIR="$skel" sh -c '"$0" "$@"; rc=$?; echo "'"$marker"'"; dmesg; exit $rc' "$bin" "$@" \
+	--user root -- env BPFSIG_SKEL_DIR="$skel" BPFSIG_ROOT="$BPFSIG_ROOT" sh -c '"$0" "$@"; rc=$?; echo "'"$marker"'"; dmesg; exit $rc' "$bin" "$@" \
 	</dev/null 2>"$out.stderr" | tee "$out" | sed "/^$marker\$/,\$d"
 rc=${PIPESTATUS[0]}
 set -e
