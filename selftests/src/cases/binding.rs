@@ -58,6 +58,10 @@ pub const CASES: &[crate::Case] = &[
         "extension_cannot_replace_signed_code",
         extension_replaces_signed,
     ),
+    (
+        "failed_check_logs_one_rate_limited_line",
+        failed_check_log_line,
+    ),
 ];
 
 const EFAULT: i32 = -14;
@@ -872,4 +876,69 @@ fn extension_replaces_signed(ctx: &mut Ctx) -> Outcome {
         EACCES,
         "cannot replace code of a signed program",
     )
+}
+
+/// SPEC §3: a failed check logs one rate-limited line naming the program
+/// id and the reason in kernel words, never Rust `Debug` names. A burst of
+/// 60 failing runs (well inside the 5 s window) gives at least one line and
+/// fewer than 60.
+fn failed_check_log_line(_: &mut Ctx) -> Outcome {
+    let (btf, func) = crate::loader::loader_btf();
+    let btf_fd = match bpf::btf_load(&btf) {
+        Ok(f) => f,
+        Err((e, log)) => return Outcome::Fail(format!("BTF: {e}\n{log}")),
+    };
+    let plain = match bpf::array_map(64, None) {
+        Ok(m) => m,
+        Err(e) => return Outcome::Fail(format!("map: {e}")),
+    };
+    let insns = crate::loader::loader_insns(&[0x5a; 32], 32, call_prog_btf(func as i32, 0));
+    let fds = [plain.as_raw_fd()];
+    let loader = match bpf::prog_load(&Load {
+        prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
+        prog_flags: bpf::BPF_F_SLEEPABLE,
+        insns: &insns,
+        btf: Some(&btf_fd),
+        fd_array: &fds,
+        name: "bpfsig_logline",
+        ..Load::default()
+    }) {
+        Ok(p) => p,
+        Err((e, log)) => return Outcome::Fail(format!("load: {e}\n{log}")),
+    };
+    let id = bpf::fdinfo(&loader, "prog_id").unwrap_or(0);
+    const RUNS: usize = 60;
+    for _ in 0..RUNS {
+        match bpf::test_run(&loader) {
+            Ok(r) if r == EINVAL => {}
+            other => return Outcome::Fail(format!("run: {other:?}, expected Ok(-22)")),
+        }
+    }
+    let log = std::process::Command::new("dmesg")
+        .output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    let log = String::from_utf8_lossy(&log);
+    let prefix = format!("bpfsig: prog {id}: ");
+    let ours: Vec<&str> = log.lines().filter(|l| l.contains(&prefix)).collect();
+    let want = format!(
+        "{prefix}loader metadata not verified: the map is not exclusive to the loader (-22)"
+    );
+    check!(!ours.is_empty(), "no log line for prog {id}");
+    check!(
+        ours.iter().all(|l| l.ends_with(&want)),
+        "unexpected line(s): {ours:?}"
+    );
+    check!(
+        ours.len() < RUNS,
+        "{} lines for {RUNS} failures: not rate-limited",
+        ours.len()
+    );
+    check!(
+        !ours
+            .iter()
+            .any(|l| l.contains("NotExclusive") || l.contains("MetaError")),
+        "a Rust Debug name in the log: {ours:?}"
+    );
+    Outcome::Pass
 }
