@@ -112,6 +112,12 @@ for what in data:EINVAL insn:EKEYREJECTED btf:EKEYREJECTED; do
 		die "tampering with opts_$arr failed"
 	runner "maps-tampered-$arr" "maps-tampered-$arr.lskel.h" maps -DEXPECT_ERR="${what#*:}"
 done
+# A loader BTF that BPF_BTF_LOAD refuses (bad magic): a clear error from
+# bpf_load_and_run(), and nothing left behind.
+python3 "$SKSRC/tamper.py" "$OUT/maps.lskel.h" opts_btf_magic "$OUT/maps-bad-btf.lskel.h" ||
+	die "tampering with the BTF magic failed"
+runner maps-bad-btf maps-bad-btf.lskel.h maps -DEXPECT_ERR=EINVAL \
+	-DEXPECT_ERRSTR='"failed to load loader BTF"'
 # Refused by the example IPE policy (a user keyring is not the builtin one).
 runner maps-ipe-denied maps.lskel.h maps -DEXPECT_ERR=EACCES
 # Signed with a key whose certificate is not in the loader's keyring.

@@ -52,6 +52,7 @@ for h in "$DIR"/*.lskel.h; do
 	*-tampered-data.lskel.h) expect 6 inspect "$h" --cert "$KEYS/signing.crt.pem" ;;
 	*-tampered-insn.lskel.h) expect 3 inspect "$h" --cert "$KEYS/signing.crt.pem" ;;
 	*-tampered-btf.lskel.h) expect 3 inspect "$h" --cert "$KEYS/signing.crt.pem" ;;
+	*-bad-btf.lskel.h) expect 2 inspect "$h" --cert "$KEYS/signing.crt.pem" ;;
 	*-other-key.lskel.h)
 		expect 3 inspect "$h" --cert "$KEYS/signing.crt.pem"
 		expect 0 inspect "$h" --cert "$KEYS/other.crt.pem"

@@ -7,6 +7,7 @@
  *   -DSKEL=<name>	the skeleton's object name (counter, maps, lsm)
  *   -DSKEL_HDR="..."	its header
  *   -DEXPECT_ERR=<e>	the load must fail with -e (a tampered header)
+ *   -DEXPECT_ERRSTR=<s>	... and bpf_load_and_run() say why in these words
  *   -DEXPECT_VERDICT=<v>	the loader's verdict after a good load
  *
  * Usage: skel_run <certificate.der> [builtin]. The certificate goes into a
@@ -160,7 +161,22 @@ static int observe_close(int fd)
 
 #define close(fd) observe_close(fd)
 #define syscall(nr, cmd, attr, size) observe_bpf(nr, cmd, attr, size)
+#include <bpf/skel_internal.h>
+
+/* What bpf_load_and_run() said when it failed (opts is the skeleton's). */
+static const char *load_errstr;
+
+static int observe_load_and_run(struct bpf_load_and_run_opts *opts)
+{
+	int err = bpf_load_and_run(opts);
+
+	load_errstr = err ? opts->errstr : NULL;
+	return err;
+}
+
+#define bpf_load_and_run(opts) observe_load_and_run(opts)
 #include SKEL_HDR
+#undef bpf_load_and_run
 #undef syscall
 #undef close
 
@@ -491,6 +507,11 @@ int main(int argc, char **argv)
 #ifdef EXPECT_ERR
 	check(err == -EXPECT_ERR, STR(SKEL) ": load refused with %d (expected %d)",
 	      err, -EXPECT_ERR);
+#ifdef EXPECT_ERRSTR
+	check(load_errstr && !strcmp(load_errstr, EXPECT_ERRSTR),
+	      STR(SKEL) ": bpf_load_and_run() says \"%s\" (expected \"%s\")",
+	      load_errstr ? load_errstr : "(nothing)", EXPECT_ERRSTR);
+#endif
 	SKEL_FN(__destroy)(skel);
 	check_nothing_left(fds, "refused load");
 #else

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Flip one byte of one array of a generated light skeleton header.
 
-tamper.py HEADER ARRAY OUT: ARRAY is opts_data, opts_insn or opts_btf, whose
+tamper.py HEADER ARRAY OUT: ARRAY is opts_data, opts_insn, opts_btf or
+opts_btf_magic (the BTF's first byte: BPF_BTF_LOAD refuses it), whose
 bytes bpftool prints as "\\xNN" or "\\0" escapes. The byte flipped is chosen so the
 result is still well formed where the kernel would otherwise refuse it for
 another reason: in the data blob, a byte nothing but the metadata check
@@ -15,6 +16,9 @@ import sys
 
 def main() -> int:
     hdr, array, out = sys.argv[1:4]
+    magic = array == "opts_btf_magic"
+    if magic:
+        array = "opts_btf"
     text = open(hdr, encoding="ascii").read()
     m = re.search(r"static const char %s\[\][^=]*= \"\\\n(.*?)\";" % re.escape(array),
                   text, re.S)
@@ -32,6 +36,8 @@ def main() -> int:
     # lower-case letter of the BTF's last string, the kfunc's name.
     if array == "opts_data":
         idx = 4 * (64 + 256 - 1)
+    elif magic:
+        idx = 0
     elif array == "opts_btf":
         idx = len(escapes) - 3
     else:
@@ -40,7 +46,7 @@ def main() -> int:
         print(f"{hdr}: {array} is too short", file=sys.stderr)
         return 1
     e = escapes[idx]
-    if array == "opts_btf" and not (e.group(1) and 0x61 <= int(e.group(1), 16) <= 0x7a):
+    if array == "opts_btf" and not magic and not (e.group(1) and 0x61 <= int(e.group(1), 16) <= 0x7a):
         print(f"{hdr}: the BTF does not end with the kfunc's name", file=sys.stderr)
         return 1
     flipped = "\\x%02x" % (int(e.group(1) or "0", 16) ^ 0x01)

@@ -88,6 +88,7 @@ runners! {
     tampered_insns_are_ekeyrejected_and_leave_nothing => "maps-tampered-insn",
     tampered_loader_btf_is_ekeyrejected_and_leaves_nothing => "maps-tampered-btf",
     key_not_in_keyring_is_refused_and_leaves_nothing => "maps-other-key",
+    loader_btf_refused_by_btf_load_says_so_and_leaves_nothing => "maps-bad-btf",
     bpftool_7_2_counter_skeleton_still_loads => "counter-7.2",
     bpftool_7_2_maps_skeleton_still_loads => "maps-7.2",
     bpftool_7_2_lsm_skeleton_still_loads => "lsm-7.2",
