@@ -242,7 +242,7 @@ impl Probe {
         })
     }
 
-    fn value(&self) -> [u64; 4] {
+    pub(crate) fn value(&self) -> [u64; 4] {
         let mut v = [0u8; PROBE_VALUE];
         bpf::map_lookup(&self.map, 0, &mut v).expect("probe map lookup");
         [0, 1, 2, 3].map(|i| u64::from_ne_bytes(v[8 * i..8 * i + 8].try_into().unwrap()))

@@ -62,6 +62,10 @@ pub const CASES: &[crate::Case] = &[
         "failed_check_logs_one_rate_limited_line",
         failed_check_log_line,
     ),
+    (
+        "concurrent_runs_while_the_hash_is_recomputed",
+        concurrent_runs,
+    ),
 ];
 
 const EFAULT: i32 = -14;
@@ -940,5 +944,99 @@ fn failed_check_log_line(_: &mut Ctx) -> Outcome {
             .any(|l| l.contains("NotExclusive") || l.contains("MetaError")),
         "a Rust Debug name in the log: {ours:?}"
     );
+    Outcome::Pass
+}
+
+/// SPEC §3: the same signed loader run on two CPUs at once while a third
+/// thread keeps recomputing its map's hash (BPF_OBJ_GET_INFO_BY_FD, which
+/// rewrites `map->sha` without a lock): every run returns 0 or -EINVAL, and
+/// the post-integrity hook ran exactly once per success.
+fn concurrent_runs(ctx: &mut Ctx) -> Outcome {
+    let (signer, probe) = match ctx.loader_env() {
+        Ok(e) => e,
+        Err(e) => return Outcome::Fail(format!("setup: {e}")),
+    };
+    let meta = [0x3cu8; 64];
+    let hash: [u8; 32] = Sha256::digest(meta).into();
+    let (btf, func) = crate::loader::loader_btf();
+    let insns = crate::loader::loader_insns(&hash, 32, call_prog_btf(func as i32, 0));
+    let digest: [u8; 32] = Sha256::digest(&insns).into();
+    let map = match bpf::array_map(64, Some(&digest)) {
+        Ok(m) => m,
+        Err(e) => return Outcome::Fail(format!("map: {e}")),
+    };
+    if let Err(e) = bpf::map_update(&map, 0, &meta)
+        .and_then(|_| bpf::map_freeze(&map))
+        .and_then(|_| bpf::map_hash(&map))
+    {
+        return Outcome::Fail(format!("map: {e}"));
+    }
+    let (btf_fd, sig) = match (
+        bpf::btf_load(&btf),
+        signer.sign(&btf_signed_bytes(&insns, &btf)),
+    ) {
+        (Ok(f), Ok(s)) => (f, s),
+        (Err((e, log)), _) => return Outcome::Fail(format!("BTF: {e}\n{log}")),
+        (_, Err(e)) => return Outcome::Fail(e),
+    };
+    let fds = [map.as_raw_fd()];
+    let loader = match bpf::prog_load(&Load {
+        prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
+        prog_flags: bpf::BPF_F_SLEEPABLE | bpf::BPF_F_SIG_BTF,
+        insns: &insns,
+        btf: Some(&btf_fd),
+        fd_array: &fds,
+        signature: Some(&sig),
+        keyring: signer.keyring,
+        name: "bpfsig_concur",
+        ..Load::default()
+    }) {
+        Ok(p) => p,
+        Err((e, log)) => return Outcome::Fail(format!("load: {e}\n{log}")),
+    };
+    const RUNS: usize = 150;
+    let before = probe.value()[0];
+    let stop = AtomicBool::new(false);
+    let mut results: Vec<Result<i32, String>> = Vec::new();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                let _ = bpf::map_hash(&map);
+            }
+        });
+        let runners: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..RUNS)
+                        .map(|_| bpf::test_run(&loader).map_err(|e| e.to_string()))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for r in runners {
+            results.extend(r.join().unwrap_or_default());
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    let hooks = probe.value()[0] - before;
+    let ok = results.iter().filter(|r| matches!(r, Ok(0))).count() as u64;
+    let odd: Vec<_> = results
+        .iter()
+        .filter(|r| !matches!(r, Ok(0) | Ok(EINVAL)))
+        .collect();
+    check!(
+        odd.is_empty(),
+        "runs that returned neither 0 nor -EINVAL: {odd:?}"
+    );
+    check!(
+        results.len() == 2 * RUNS,
+        "{} runs, expected {}",
+        results.len(),
+        2 * RUNS
+    );
+    check!(ok > 0, "no run succeeded");
+    check!(hooks == ok, "{hooks} hook calls for {ok} successful runs");
+    let v = bpf::fdinfo(&loader, "sig_verdict");
+    check!(v == Some(METADATA_VERIFIED), "verdict {v:?} after the runs");
     Outcome::Pass
 }
