@@ -39,11 +39,13 @@ pub mod sha256;
 
 // The kernel side; the modules with a C entry point are public, as the
 // entry points are.
+mod bpf_objects;
 mod crypto;
 mod kernel_btf;
 pub mod loader_kfunc;
 pub mod prog_btf_calls;
 pub mod prog_digest;
+mod rejection;
 
 #[cfg(CONFIG_BPFSIG_KUNIT_TEST)]
 mod kunit_bpf;

@@ -98,6 +98,21 @@ impl ResolveError {
             | Self::TooManyCalls { insn } => insn,
         }
     }
+
+    /// What is wrong, in the kernel's words, for the verifier log (a C
+    /// string: the kernel prints it from C).
+    pub const fn reason(self) -> &'static core::ffi::CStr {
+        match self {
+            Self::NoProgBtf { .. } => c"the program has no BTF (prog_btf_fd)",
+            Self::BadOff { .. } => c"off must be 0",
+            Self::BadId { .. } => c"imm is not a FUNC in the program's BTF",
+            Self::BadProgBtf { .. } => c"the program's BTF is malformed",
+            Self::UnknownName { .. } => c"the kernel has no function of that name",
+            Self::ProtoMismatch { .. } => c"the prototype differs from the kernel's",
+            Self::NotLoaderKfunc { .. } => c"the kernel function is not a loader kfunc",
+            Self::TooManyCalls { .. } => c"more calls than expected",
+        }
+    }
 }
 
 /// One entry of the caller's scratch space per PROG_BTF call: the

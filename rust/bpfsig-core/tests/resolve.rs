@@ -291,3 +291,30 @@ fn only_loader_kfuncs_may_be_named() {
     assert_eq!(e.to_errno(), -13);
     assert_eq!(p, before);
 }
+
+#[test]
+fn every_error_has_a_reason_in_kernel_words() {
+    use bpfsig_core::btf::BtfError;
+    let all = [
+        ResolveError::NoProgBtf { insn: 1 },
+        ResolveError::BadOff { insn: 1 },
+        ResolveError::BadId { insn: 1, id: 7 },
+        ResolveError::BadProgBtf {
+            insn: 1,
+            err: BtfError::BadMagic,
+        },
+        ResolveError::UnknownName { insn: 1 },
+        ResolveError::ProtoMismatch { insn: 1 },
+        ResolveError::NotLoaderKfunc { insn: 1 },
+        ResolveError::TooManyCalls { insn: 1 },
+    ];
+    let mut seen = Vec::new();
+    for e in all {
+        let why = e.reason().to_str().unwrap();
+        assert!(!why.is_empty() && why.is_ascii(), "{e:?}");
+        // No Rust names in the kernel's log.
+        assert!(!why.contains("Btf") && !why.contains("Error"), "{why}");
+        assert!(!seen.contains(&why), "{why} twice");
+        seen.push(why);
+    }
+}
