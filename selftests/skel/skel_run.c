@@ -102,31 +102,31 @@ static void read_tag(int fd)
 	fclose(f);
 }
 
+/* BPF_OBJ_GET_INFO_BY_FD of fd into info (a prog's or a map's); 0 on success */
+static int obj_info(int fd, void *info, __u32 len)
+{
+	union bpf_attr attr;
+
+	memset(info, 0, len);
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = fd;
+	attr.info.info_len = len;
+	attr.info.info = (unsigned long)info;
+	return syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr));
+}
+
 static inline int is_loader_map(int fd)
 {
 	struct bpf_map_info info;
-	union bpf_attr attr;
 
-	memset(&info, 0, sizeof(info));
-	memset(&attr, 0, sizeof(attr));
-	attr.info.bpf_fd = fd;
-	attr.info.info_len = sizeof(info);
-	attr.info.info = (unsigned long)&info;
-	return !syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) &&
-	       !strcmp(info.name, "__loader.map");
+	return !obj_info(fd, &info, sizeof(info)) && !strcmp(info.name, "__loader.map");
 }
 
 static int is_loader(int fd)
 {
 	struct bpf_prog_info info;
-	union bpf_attr attr;
 
-	memset(&info, 0, sizeof(info));
-	memset(&attr, 0, sizeof(attr));
-	attr.info.bpf_fd = fd;
-	attr.info.info_len = sizeof(info);
-	attr.info.info = (unsigned long)&info;
-	return !syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) &&
+	return !obj_info(fd, &info, sizeof(info)) &&
 	       info.type == BPF_PROG_TYPE_SYSCALL &&
 	       !strcmp(info.name, "__loader.prog");
 }

@@ -20,8 +20,17 @@ pub fn loader_btf() -> (Vec<u8>, u32) {
 /// r1 = map (fd_array[0]); r2 = 32-byte stack buffer holding `hash`;
 /// r3 = `hash_sz`; call `bpf_loader_verify_metadata` via program BTF; exit.
 pub fn loader_insns(hash: &[u8; 32], hash_sz: i32, call: Slot) -> Vec<u8> {
+    let mut p = check_block(0, hash, hash_sz, call);
+    p.push(exit());
+    p.concat()
+}
+
+/// The metadata check as gen_loader emits it, on fd_array[`map_idx`]: the
+/// hash onto the stack, r1 = map, r2 = &hash, r3 = `hash_sz`, then `call`
+/// (r0 is its result).
+pub fn check_block(map_idx: u64, hash: &[u8; 32], hash_sz: i32, call: Slot) -> Vec<Slot> {
     let mut p: Vec<Slot> = Vec::new();
-    p.extend(ld_imm64(1, 5, 0));
+    p.extend(ld_imm64(1, 5, map_idx));
     for (i, chunk) in hash.chunks_exact(8).enumerate() {
         p.extend(ld_imm64(
             3,
@@ -34,8 +43,7 @@ pub fn loader_insns(hash: &[u8; 32], hash_sz: i32, call: Slot) -> Vec<u8> {
     p.push(add_imm(2, -32));
     p.push(mov_imm(3, hash_sz));
     p.push(call);
-    p.push(exit());
-    p.concat()
+    p
 }
 
 /// A 7.2-style loader: the inline check (excl at +32 must be 1, then the four
@@ -417,5 +425,39 @@ pub fn run(sc: &Scenario, signer: &Signer, probe: &Probe) -> Result<Report, Stri
         hook_calls: after[0] - before[0],
         hook_saw_this_prog: after[1] == id,
         retval2,
+    })
+}
+
+/// An unsigned loader that calls the kfunc through its BTF on a plain map
+/// (fd_array[0]): it loads, and each run's check fails with -EINVAL (the
+/// map is not exclusive). Holds what the program was loaded with.
+pub struct PlainLoader {
+    pub prog: OwnedFd,
+    pub insns: Vec<u8>,
+    _btf: OwnedFd,
+    _map: OwnedFd,
+}
+
+pub fn plain_loader(name: &str) -> Result<PlainLoader, String> {
+    let (btf, func) = loader_btf();
+    let btf = bpf::btf_load(&btf).map_err(|(e, log)| format!("BTF: {e}\n{log}"))?;
+    let map = bpf::array_map(64, None).map_err(|e| format!("map: {e}"))?;
+    let insns = loader_insns(&[0x5a; 32], 32, call_prog_btf(func as i32, 0));
+    let fds = [map.as_raw_fd()];
+    let prog = bpf::prog_load(&Load {
+        prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
+        prog_flags: bpf::BPF_F_SLEEPABLE,
+        insns: &insns,
+        btf: Some(&btf),
+        fd_array: &fds,
+        name,
+        ..Load::default()
+    })
+    .map_err(|(e, log)| format!("{name}: {e}\n{log}"))?;
+    Ok(PlainLoader {
+        prog,
+        insns,
+        _btf: btf,
+        _map: map,
     })
 }

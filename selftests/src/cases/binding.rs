@@ -316,20 +316,7 @@ fn race_signed_loader(ctx: &mut Ctx) -> Outcome {
     let (btf, func) = crate::loader::loader_btf();
     // The check, then: if it failed return its errno, else return the
     // first u32 read through the same index, 2,000 instructions later.
-    let mut p: Vec<Slot> = Vec::new();
-    p.extend(ld_imm64(1, 5, 0));
-    for (i, chunk) in hash.chunks_exact(8).enumerate() {
-        p.extend(ld_imm64(
-            3,
-            0,
-            u64::from_le_bytes(chunk.try_into().unwrap()),
-        ));
-        p.push(stx_dw(10, -32 + 8 * i as i16, 3));
-    }
-    p.push(mov_reg(2, 10));
-    p.push(add_imm(2, -32));
-    p.push(mov_imm(3, 32));
-    p.push(call_prog_btf(func as i32, 0));
+    let mut p = crate::loader::check_block(0, &hash, 32, call_prog_btf(func as i32, 0));
     p.push(jeq_imm(0, 0, 1));
     p.push(exit());
     p.extend(std::iter::repeat_n(mov_imm(4, 0), PAD));
@@ -887,33 +874,15 @@ fn extension_replaces_signed(ctx: &mut Ctx) -> Outcome {
 /// 60 failing runs (well inside the 5 s window) gives at least one line and
 /// fewer than 60.
 fn failed_check_log_line(_: &mut Ctx) -> Outcome {
-    let (btf, func) = crate::loader::loader_btf();
-    let btf_fd = match bpf::btf_load(&btf) {
-        Ok(f) => f,
-        Err((e, log)) => return Outcome::Fail(format!("BTF: {e}\n{log}")),
+    let l = match crate::loader::plain_loader("bpfsig_logline") {
+        Ok(l) => l,
+        Err(e) => return Outcome::Fail(e),
     };
-    let plain = match bpf::array_map(64, None) {
-        Ok(m) => m,
-        Err(e) => return Outcome::Fail(format!("map: {e}")),
-    };
-    let insns = crate::loader::loader_insns(&[0x5a; 32], 32, call_prog_btf(func as i32, 0));
-    let fds = [plain.as_raw_fd()];
-    let loader = match bpf::prog_load(&Load {
-        prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
-        prog_flags: bpf::BPF_F_SLEEPABLE,
-        insns: &insns,
-        btf: Some(&btf_fd),
-        fd_array: &fds,
-        name: "bpfsig_logline",
-        ..Load::default()
-    }) {
-        Ok(p) => p,
-        Err((e, log)) => return Outcome::Fail(format!("load: {e}\n{log}")),
-    };
-    let id = bpf::fdinfo(&loader, "prog_id").unwrap_or(0);
+    let loader = &l.prog;
+    let id = bpf::fdinfo(loader, "prog_id").unwrap_or(0);
     const RUNS: usize = 60;
     for _ in 0..RUNS {
-        match bpf::test_run(&loader) {
+        match bpf::test_run(loader) {
             Ok(r) if r == EINVAL => {}
             other => return Outcome::Fail(format!("run: {other:?}, expected Ok(-22)")),
         }

@@ -170,18 +170,7 @@ fn inner_loader(check: Check) -> (Vec<u8>, OwnedFd, Option<[u8; 64]>) {
     let mut p: Vec<Slot> = Vec::new();
     if check != Check::None {
         let (_, func) = crate::loader::loader_btf();
-        let mut c: Vec<Slot> = Vec::new();
-        c.extend(ld_imm64(1, 5, 1));
-        for (i, chunk) in hash.chunks_exact(8).enumerate() {
-            c.extend(ld_imm64(
-                3,
-                0,
-                u64::from_le_bytes(chunk.try_into().unwrap()),
-            ));
-            c.push(stx_dw(10, -32 + 8 * i as i16, 3));
-        }
-        c.extend([mov_reg(2, 10), add_imm(2, -32), mov_imm(3, 32)]);
-        c.push(call_prog_btf(func as i32, 0));
+        let c = crate::loader::check_block(1, &hash, 32, call_prog_btf(func as i32, 0));
         if check == Check::Genuine {
             // if (*(u32 *)ctx) skip the check
             p.push(ldx_w(2, 1, 0));

@@ -216,34 +216,15 @@ fn tags_equal_an_independent_digest(_: &mut Ctx) -> Outcome {
 
     // A loader kfunc call named through program BTF, rewritten by the
     // verifier to a vmlinux id: the tag is still that of the call as given.
-    let (btf, func) = crate::loader::loader_btf();
-    let btf_fd = match bpf::btf_load(&btf) {
-        Ok(f) => f,
-        Err((e, log)) => return Outcome::Fail(format!("BTF: {e}\n{log}")),
+    let l = match crate::loader::plain_loader("bpfsig_oracle2") {
+        Ok(l) => l,
+        Err(e) => return Outcome::Fail(e),
     };
-    let plain = match bpf::array_map(64, None) {
-        Ok(m) => m,
-        Err(e) => return Outcome::Fail(format!("map: {e}")),
-    };
-    let call = crate::loader::loader_insns(&[0x5a; 32], 32, call_prog_btf(func as i32, 0));
-    let fds = [std::os::fd::AsRawFd::as_raw_fd(&plain)];
-    let loader = match bpf::prog_load(&bpf::Load {
-        prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
-        prog_flags: bpf::BPF_F_SLEEPABLE,
-        insns: &call,
-        btf: Some(&btf_fd),
-        fd_array: &fds,
-        name: "bpfsig_oracle2",
-        ..Default::default()
-    }) {
-        Ok(p) => p,
-        Err((e, log)) => return Outcome::Fail(format!("loader load: {e}\n{log}")),
-    };
-    let want = match oracle(&call) {
+    let want = match oracle(&l.insns) {
         Ok(d) => d,
         Err(e) => return Outcome::Fail(e),
     };
-    match tags(&loader) {
+    match tags(&l.prog) {
         Ok((tag, _)) => check!(
             tag == want[..8],
             "loader tag {tag:02x?}, the oracle (over the PROG_BTF call as given) says {:02x?}",
