@@ -85,7 +85,7 @@ bash scripts/build-test-progs.sh
 stage "KUnit in QEMU"
 set +e
 # the project's suites, each with its pinned number of cases
-pins=$(expected kunit | awk '{ printf "%s%s=%s", NR > 1 ? "," : "", $1, $2 }')
+pins=$(expected kunit | awk '{ printf "%s%s=%s", (NR > 1 ? "," : ""), $1, $2 }')
 BPFSIG_KUNIT_REQUIRE=${BPFSIG_KUNIT_REQUIRE:-$pins} bash scripts/run-kunit.sh |
 	tee "$BPFSIG_CACHE/kunit.summary"
 rc=${PIPESTATUS[0]}
