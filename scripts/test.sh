@@ -86,6 +86,7 @@ stage "KUnit in QEMU"
 set +e
 # the project's suites, each with its pinned number of cases
 pins=$(expected kunit | awk '{ printf "%s%s=%s", (NR > 1 ? "," : ""), $1, $2 }')
+[ -n "$pins" ] || die "no KUnit pins in selftests/expected-counts"
 BPFSIG_KUNIT_REQUIRE=${BPFSIG_KUNIT_REQUIRE:-$pins} bash scripts/run-kunit.sh |
 	tee "$BPFSIG_CACHE/kunit.summary"
 rc=${PIPESTATUS[0]}
