@@ -35,7 +35,7 @@ check_config() {
 				log "config: requested $l, got '$(grep -E "^(# )?${l%%=*}[= ]" "$KBUILD/.config" || echo "<absent>")'"; bad=1
 			fi ;;
 		esac
-	done < <(effective_fragment)
+	done < <(if [ -n "${BPFSIG_VARIANT:-}" ]; then FRAGMENTS=("${FRAGMENTS[-2]}"); fi; effective_fragment)
 	return $bad
 }
 
@@ -46,6 +46,15 @@ mkdir -p "$BPFSIG_CACHE/certs"
 cmp -s "$TEST_CERT" "$BPFSIG_CACHE/certs/bpfsig-test.pem" || cp "$TEST_CERT" "$BPFSIG_CACHE/certs/bpfsig-test.pem"
 printf 'CONFIG_SYSTEM_TRUSTED_KEYS="%s"\n' "$BPFSIG_CACHE/certs/bpfsig-test.pem" >"$BPFSIG_CACHE/certs/keys.config"
 FRAGMENTS+=("$BPFSIG_CACHE/certs/keys.config")
+
+# A variant's first build starts from a copy of the main build: only what
+# depends on the changed options is rebuilt (make follows the config).
+main_build=$BPFSIG_CACHE/build
+if [ -n "${BPFSIG_VARIANT:-}" ] && [ ! -f "$KBUILD/.config" ] && [ -f "$main_build/vmlinux" ]; then
+	log "seeding $KBUILD from $main_build"
+	cp -a "$main_build/." "$KBUILD/"
+	rm -f "$KBUILD/.bpfsig-config-id"
+fi
 
 cfg_id=$( (cat "${FRAGMENTS[@]}"; git -C "$KSRC" rev-parse HEAD) | sha256sum | cut -c1-16)
 if [ ! -f "$KBUILD/.config" ] || [ "$(cat "$KBUILD/.bpfsig-config-id" 2>/dev/null)" != "$cfg_id" ]; then

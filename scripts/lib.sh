@@ -17,6 +17,14 @@ TEST_CERT=$BPFSIG_ROOT/selftests/skel/keys/signing.crt.pem
 if [ "${BPFSIG_DEBUG:-0}" = 1 ]; then
 	KBUILD=${BPFSIG_KBUILD:-$BPFSIG_CACHE/build-debug}
 	FRAGMENTS=("$BPFSIG_ROOT/qemu/bpfsig.config" "$BPFSIG_ROOT/qemu/debug.config")
+elif [ -n "${BPFSIG_VARIANT:-}" ]; then
+	# BPFSIG_VARIANT=bpfsig-n|ipe-prop-n: the series with an option of its
+	# own turned off (qemu/variant-NAME.config), for the smoke boots of
+	# scripts/check-series.sh configs.
+	[ -f "$BPFSIG_ROOT/qemu/variant-$BPFSIG_VARIANT.config" ] ||
+		{ echo "unknown BPFSIG_VARIANT $BPFSIG_VARIANT (qemu/variant-*.config)" >&2; exit 1; }
+	KBUILD=${BPFSIG_KBUILD:-$BPFSIG_CACHE/build-$BPFSIG_VARIANT}
+	FRAGMENTS=("$BPFSIG_ROOT/qemu/bpfsig.config" "$BPFSIG_ROOT/qemu/variant-$BPFSIG_VARIANT.config")
 else
 	KBUILD=${BPFSIG_KBUILD:-$BPFSIG_CACHE/build}  # out-of-tree build dir (BPFSIG_KBUILD: boot another one)
 	FRAGMENTS=("$BPFSIG_ROOT/qemu/bpfsig.config")

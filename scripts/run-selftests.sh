@@ -26,7 +26,7 @@ set +e
 # After the cases, the VM prints its kernel log behind a marker line.
 marker=$KLOG_MARKER
 timeout -k 10 "$limit" "$VNG" --run "$KBUILD" "${VM_OPTS[@]}" \
-	--user root -- env BPFSIG_SKEL_DIR="$skel" BPFSIG_ROOT="$BPFSIG_ROOT" sh -c '"$0" "$@"; rc=$?; echo "'"$marker"'"; dmesg; exit $rc' "$bin" "$@" \
+	--user root -- env BPFSIG_SKEL_DIR="$skel" BPFSIG_ROOT="$BPFSIG_ROOT" BPFSIG_VARIANT="${BPFSIG_VARIANT:-}" sh -c '"$0" "$@"; rc=$?; echo "'"$marker"'"; dmesg; exit $rc' "$bin" "$@" \
 	</dev/null 2>"$out.stderr" | tee "$out" | sed "/^$marker\$/,\$d"
 rc=${PIPESTATUS[0]}
 set -e
@@ -40,7 +40,7 @@ check_vm_klog "$out" "the selftests"
 # not listed as allowed to.
 if [ $# = 0 ]; then
 	read -r pass fail skip < <(sed -n 's/^selftests: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$out" | tail -1)
-	want=$(expected vm)
+	want=$(expected "vm${BPFSIG_VARIANT:+-$BPFSIG_VARIANT}")
 	((pass + fail + skip == want)) ||
 		die "the selftests ran $((pass + fail + skip)) cases, $want expected (selftests/expected-counts)"
 	while read -r name; do

@@ -91,6 +91,71 @@ impl Signer {
         })
     }
 
+    /// A fresh key whose certificate the builtin test key (`dir`'s
+    /// `signing.*`) issued, added to the kernel's secondary trusted keyring
+    /// (which accepts only keys a builtin or secondary key vouches for):
+    /// signatures for keyring 1 (`VERIFY_USE_SECONDARY_KEYRING`) that the
+    /// builtin keyring alone does not accept.
+    pub fn secondary(dir: &std::path::Path) -> Result<Self, String> {
+        let tmp = std::env::temp_dir().join(format!("bpfsig-secondary-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+        let p = |f: &str| tmp.join(f).to_string_lossy().into_owned();
+        let ca = |f: &str| dir.join(f).to_string_lossy().into_owned();
+        openssl(&[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=bpfsig selftest (secondary)",
+            "-keyout",
+            &p("key.pem"),
+            "-out",
+            &p("req.pem"),
+        ])?;
+        std::fs::write(
+            tmp.join("ext.cnf"),
+            "keyUsage=digitalSignature\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+        )
+        .map_err(|e| e.to_string())?;
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &p("req.pem"),
+            "-CA",
+            &ca("signing.crt.pem"),
+            "-CAkey",
+            &ca("signing.key.pem"),
+            "-set_serial",
+            &format!("{}", std::process::id()),
+            "-days",
+            "2",
+            "-extfile",
+            &p("ext.cnf"),
+            "-out",
+            &p("cert.pem"),
+        ])?;
+        openssl(&[
+            "x509",
+            "-in",
+            &p("cert.pem"),
+            "-outform",
+            "DER",
+            "-out",
+            &p("cert.der"),
+        ])?;
+        let der = std::fs::read(tmp.join("cert.der")).map_err(|e| e.to_string())?;
+        let secondary = system_keyring(".secondary_trusted_keys")?;
+        bpf::add_key(c"asymmetric", c"", &der, secondary)
+            .map_err(|e| format!("add_key(asymmetric) to .secondary_trusted_keys: {e}"))?;
+        Ok(Self {
+            dir: tmp,
+            keyring: 1,
+        })
+    }
+
     /// Another keyring holding the same certificate.
     pub fn another_keyring(&self, name: &std::ffi::CStr) -> Result<i32, String> {
         let der = std::fs::read(self.dir.join("cert.der")).map_err(|e| e.to_string())?;
@@ -127,6 +192,20 @@ impl Signer {
         ])?;
         std::fs::read(self.dir.join("sig")).map_err(|e| e.to_string())
     }
+}
+
+/// The serial of a kernel keyring by description (as root: the system
+/// keyrings grant their owner view permission, so /proc/keys lists them).
+fn system_keyring(desc: &str) -> Result<i32, String> {
+    let keys = std::fs::read_to_string("/proc/keys").map_err(|e| format!("/proc/keys: {e}"))?;
+    keys.lines()
+        .find(|l| {
+            l.split_whitespace()
+                .any(|w| w.trim_end_matches(':') == desc)
+        })
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|serial| i32::from_str_radix(serial, 16).ok())
+        .ok_or_else(|| format!("no keyring {desc} in /proc/keys"))
 }
 
 impl Drop for Signer {

@@ -18,7 +18,7 @@ const IPE: &str = "/sys/kernel/security/ipe";
 
 /// Sign a policy as IPE wants it (PKCS#7 with the content) and make it the
 /// active one.
-fn activate(dir: &Path, text: &str, name: &str) -> Result<(), String> {
+pub(crate) fn activate(dir: &Path, text: &str, name: &str) -> Result<(), String> {
     let tmp = std::env::temp_dir();
     let (txt, p7) = (
         tmp.join(format!("{name}.policy")),
@@ -334,6 +334,139 @@ fn example_trusts_inner_programs_per_run(ctx: &mut Ctx) -> Outcome {
     Outcome::Pass
 }
 
+/// A socket filter no other case loads, signed (instructions only) by
+/// `signer` for `keyring`, or unsigned: the load's errno, 0 if it loaded.
+fn keyring_load(signer: Option<&crate::sign::Signer>, keyring: i32) -> Result<i32, Outcome> {
+    let insns = [mov_imm(0, 0x5ec), exit()].concat();
+    let sig = match signer {
+        Some(s) => Some(s.sign(&insns).map_err(Outcome::Fail)?),
+        None => None,
+    };
+    let r = bpf::prog_load(&bpf::Load {
+        prog_type: bpf::BPF_PROG_TYPE_SOCKET_FILTER,
+        insns: &insns,
+        signature: sig.as_deref(),
+        keyring,
+        name: "bpfsig_keyring",
+        ..Default::default()
+    });
+    Ok(match r {
+        Ok(_) => 0,
+        Err((e, _)) => bpf::errno(&e),
+    })
+}
+
+/// A policy that allows BPF loads signed for `keyring` only.
+fn keyring_policy(ctx: &mut Ctx, keyring: &str) -> Result<std::path::PathBuf, Outcome> {
+    let dir = skel_dir().map_err(Outcome::Fail)?;
+    let name = format!("bpfsig_keyring_{}", keyring.to_lowercase());
+    let text = format!(
+        "policy_name={name} policy_version=0.0.2\nDEFAULT action=ALLOW\n\
+         DEFAULT op=BPF_PROG_LOAD action=DENY\n\
+         op=BPF_PROG_LOAD bpf_signature=OK bpf_keyring={keyring} action=ALLOW\n"
+    );
+    activate(&dir, &text, &name).map_err(Outcome::Fail)?;
+    ctx.ipe_example_active = false;
+    Ok(dir)
+}
+
+/// SPEC §8 `bpf_keyring=SECONDARY`: a key the builtin key vouched for, in
+/// the secondary trusted keyring, and a signature checked against it.
+fn bpf_keyring_secondary_matches_secondary_signatures(ctx: &mut Ctx) -> Outcome {
+    let dir = match keyring_policy(ctx, "SECONDARY") {
+        Ok(d) => d,
+        Err(o) => return o,
+    };
+    let secondary = match crate::sign::Signer::secondary(&dir) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Fail(e),
+    };
+    let builtin = match crate::sign::Signer::builtin(&dir) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Fail(e),
+    };
+    let loads = [
+        (
+            "secondary key, keyring 1",
+            keyring_load(Some(&secondary), 1),
+        ),
+        ("builtin key, keyring 0", keyring_load(Some(&builtin), 0)),
+        (
+            "secondary key, keyring 0",
+            keyring_load(Some(&secondary), 0),
+        ),
+        ("unsigned", keyring_load(None, 0)),
+    ];
+    let mut got = Vec::new();
+    for (what, r) in loads {
+        match r {
+            Ok(e) => got.push((what, e)),
+            Err(o) => return o,
+        }
+    }
+    check!(
+        got[0].1 == 0,
+        "{}: errno {}, expected to load",
+        got[0].0,
+        got[0].1
+    );
+    check!(
+        got[1].1 == -13,
+        "{}: errno {}, expected EACCES (IPE: keyring BUILTIN)",
+        got[1].0,
+        got[1].1
+    );
+    // Not in the builtin keyring: the signature itself fails, before IPE.
+    check!(
+        got[2].1 == -126 || got[2].1 == -129,
+        "{}: errno {}, expected ENOKEY or EKEYREJECTED",
+        got[2].0,
+        got[2].1
+    );
+    check!(
+        got[3].1 == -13,
+        "{}: errno {}, expected EACCES",
+        got[3].0,
+        got[3].1
+    );
+    Outcome::Pass
+}
+
+/// SPEC §8 `bpf_keyring=PLATFORM` matches no other keyring class. (The test
+/// kernel has no platform keyring to add a key to: it is filled from UEFI
+/// at boot; a load for keyring 2 then fails its signature, as checked.)
+fn bpf_keyring_platform_matches_no_other_keyring(ctx: &mut Ctx) -> Outcome {
+    let dir = match keyring_policy(ctx, "PLATFORM") {
+        Ok(d) => d,
+        Err(o) => return o,
+    };
+    let secondary = match crate::sign::Signer::secondary(&dir) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Fail(e),
+    };
+    let builtin = match crate::sign::Signer::builtin(&dir) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Fail(e),
+    };
+    for (what, signer, keyring, want) in [
+        ("builtin key, keyring 0", &builtin, 0, -13),
+        ("builtin key, keyring 1", &builtin, 1, -13),
+        ("secondary key, keyring 1", &secondary, 1, -13),
+        (
+            "builtin key, keyring 2 (no platform keyring)",
+            &builtin,
+            2,
+            -126,
+        ),
+    ] {
+        match keyring_load(Some(signer), keyring) {
+            Ok(e) => check!(e == want, "{what}: errno {e}, expected {want}"),
+            Err(o) => return o,
+        }
+    }
+    Outcome::Pass
+}
+
 fn allow_all_policy_restores_loads(ctx: &mut Ctx) -> Outcome {
     let dir = match skel_dir() {
         Ok(d) => d,
@@ -372,6 +505,14 @@ pub const CASES: &[crate::Case] = &[
     (
         "ipe::example_denies_unsigned_program",
         example_denies_unsigned_program,
+    ),
+    (
+        "ipe::bpf_keyring_secondary_matches_secondary_signatures",
+        bpf_keyring_secondary_matches_secondary_signatures,
+    ),
+    (
+        "ipe::bpf_keyring_platform_matches_no_other_keyring",
+        bpf_keyring_platform_matches_no_other_keyring,
     ),
     (
         "ipe::allow_all_policy_restores_loads",

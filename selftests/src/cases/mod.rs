@@ -75,6 +75,7 @@ mod kernel;
 mod loader;
 mod rewrites;
 mod skel;
+pub mod variant;
 
 pub fn all() -> Vec<crate::Case> {
     let mut v = Vec::new();
