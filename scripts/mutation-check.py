@@ -11,6 +11,7 @@ exits 1 if any survives.
 Run by the test command. Broader, slower: `cargo mutants -p bpfsig-core`.
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,81 +19,145 @@ import tempfile
 
 CORE = "rust/bpfsig-core/src/"
 
-# (name, file, text, replacement): each text must occur exactly once.
+# (name, file, anchor, text, replacement). The anchor is the item the
+# mutation is in ("pub fn decide", "const SAVED_IMMS"): it must occur once in
+# the file, and the text once in that item, compared without whitespace,
+# so that a rustfmt reflow neither drops a mutant nor moves it elsewhere.
 MUTANTS = [
-    ("digest: skip the map state when imm == 0", CORE + "digest.rs",
+    ("digest: skip the map state when imm == 0", CORE + "digest.rs", "fn prog_digest_batched",
      "if state.step(&insn) && insn.imm != 0 {", "if insn.imm != 0 && state.step(&insn) {"),
-    ("digest: the program is not restored at the end", CORE + "digest.rs",
+    ("digest: the program is not restored at the end", CORE + "digest.rs", "fn prog_digest_batched",
      "    h.update(bytes.get(from..).unwrap_or_default());\n"
      "    zeroed.restore(bytes.get_mut(from..).unwrap_or_default());\n",
      "    h.update(bytes.get(from..).unwrap_or_default());\n"),
-    ("digest: a full set of zeroed imms is not hashed first", CORE + "digest.rs",
+    ("digest: a full set of zeroed imms is not hashed first", CORE + "digest.rs", "fn prog_digest_batched",
      "Some(rel) if zeroed.len < N => rel,", "Some(rel) if zeroed.len <= N => rel,"),
-    ("digest: a hashed set is forgotten, not restored", CORE + "digest.rs",
+    ("digest: a hashed set is forgotten, not restored", CORE + "digest.rs", "fn prog_digest_batched",
      "zeroed.restore(bytes.get_mut(from..).unwrap_or_default());\n                    from = at;",
      "zeroed.len = 0;\n                    from = at;"),
-    ("digest: a set is restored before it is hashed", CORE + "digest.rs",
+    ("digest: a set is restored before it is hashed", CORE + "digest.rs", "fn prog_digest_batched",
      "h.update(bytes.get(from..at).unwrap_or_default());\n"
      "                    zeroed.restore(bytes.get_mut(from..).unwrap_or_default());",
      "zeroed.restore(bytes.get_mut(from..).unwrap_or_default());\n"
      "                    h.update(bytes.get(from..at).unwrap_or_default());"),
-    ("digest: more imms per stretch than the stack budget", CORE + "digest.rs",
+    ("digest: more imms per stretch than the stack budget", CORE + "digest.rs", "const SAVED_IMMS",
      "pub const SAVED_IMMS: usize = 64;", "pub const SAVED_IMMS: usize = 512;"),
-    ("btf: no type_off % 4 check", CORE + "btf.rs",
+    ("btf: no type_off % 4 check", CORE + "btf.rs", "fn sections",
      "if type_off % 4 != 0\n        || type_len", "if type_len"),
-    ("btf: no layout/string overlap check", CORE + "btf.rs",
+    ("btf: no layout/string overlap check", CORE + "btf.rs", "fn sections",
      "|| overlap(l, t)\n                || overlap(l, s)))", "|| overlap(l, t)))"),
-    ("btf: no first-string NUL check", CORE + "btf.rs",
+    ("btf: no first-string NUL check", CORE + "btf.rs", "fn sections",
      "if strings.first() != Some(&0) || strings.last() != Some(&0) {",
      "if strings.last() != Some(&0) {"),
-    ("btf: vlen read as 16 bits (before 7.2)", CORE + "btf.rs",
+    ("btf: vlen read as 16 bits (before 7.2)", CORE + "btf.rs", "fn info_vlen",
      "    info & 0x00ff_ffff\n", "    info & 0xffff\n"),
-    ("btf: kind read as 5 bits (before 7.2)", CORE + "btf.rs",
+    ("btf: kind read as 5 bits (before 7.2)", CORE + "btf.rs", "fn info_kind",
      "((info >> 24) & 0x7f) as u8", "((info >> 24) & 0x1f) as u8"),
-    ("btf: extra_len of DECL_TAG 0", CORE + "btf.rs",
+    ("btf: extra_len of DECL_TAG 0", CORE + "btf.rs", "fn extra_len",
      "Self::Int | Self::Var | Self::DeclTag => 4,", "Self::Int | Self::Var => 4,"),
-    ("btf: extra_len of VAR 0", CORE + "btf.rs",
+    ("btf: extra_len of VAR 0", CORE + "btf.rs", "fn extra_len",
      "Self::Int | Self::Var | Self::DeclTag => 4,", "Self::Int | Self::DeclTag => 4,"),
-    ("btf: extra_len of INT 0", CORE + "btf.rs",
+    ("btf: extra_len of INT 0", CORE + "btf.rs", "fn extra_len",
      "Self::Int | Self::Var | Self::DeclTag => 4,", "Self::Var | Self::DeclTag => 4,"),
-    ("btf: extra_len of ARRAY 16", CORE + "btf.rs",
+    ("btf: extra_len of ARRAY 16", CORE + "btf.rs", "fn extra_len",
      "Self::Array => 12,", "Self::Array => 16,"),
-    ("btf: extra_len of DATASEC 0", CORE + "btf.rs",
+    ("btf: extra_len of DATASEC 0", CORE + "btf.rs", "fn extra_len",
      "Self::Struct | Self::Union | Self::Datasec | Self::Enum64 =>",
      "Self::Struct | Self::Union | Self::Enum64 =>"),
-    ("btf: extra_len of ENUM64 vlen*8", CORE + "btf.rs",
+    ("btf: extra_len of ENUM64 vlen*8", CORE + "btf.rs", "fn extra_len",
      "Self::Struct | Self::Union | Self::Datasec | Self::Enum64 => n.saturating_mul(12),\n"
      "            Self::Enum | Self::FuncProto => n.saturating_mul(8),",
      "Self::Struct | Self::Union | Self::Datasec => n.saturating_mul(12),\n"
      "            Self::Enum | Self::Enum64 | Self::FuncProto => n.saturating_mul(8),"),
-    ("btf: extra_len of UNION 0", CORE + "btf.rs",
+    ("btf: extra_len of UNION 0", CORE + "btf.rs", "fn extra_len",
      "Self::Struct | Self::Union | Self::Datasec | Self::Enum64 =>",
      "Self::Struct | Self::Datasec | Self::Enum64 =>"),
-    ("btf: extra_len of FUNC_PROTO vlen*12", CORE + "btf.rs",
+    ("btf: extra_len of FUNC_PROTO vlen*12", CORE + "btf.rs", "fn extra_len",
      "Self::Enum | Self::FuncProto => n.saturating_mul(8),",
      "Self::Enum => n.saturating_mul(8),\n            Self::FuncProto => n.saturating_mul(12),"),
-    ("proto: is_ret inverted", CORE + "proto.rs",
+    ("proto: is_ret inverted", CORE + "proto.rs", "fn classify",
      "return if is_ret {", "return if !is_ret {"),
-    ("proto: 5-argument bound off by one (>=)", CORE + "proto.rs",
+    ("proto: 5-argument bound off by one (>=)", CORE + "proto.rs", "fn func_proto",
      "if nargs > MAX_ARGS {", "if nargs >= MAX_ARGS {"),
-    ("proto: 5-argument bound removed", CORE + "proto.rs",
+    ("proto: 5-argument bound removed", CORE + "proto.rs", "fn func_proto",
      "if nargs > MAX_ARGS {", "if nargs > usize::MAX - 1 {"),
-    ("resolve: no empty-name check", CORE + "resolve.rs",
+    ("resolve: no empty-name check", CORE + "resolve.rs", "fn resolve_id",
      "    if name.is_empty() {\n        return Err(bad_id);\n    }\n", ""),
-    ("resolve: no loader-kfunc check", CORE + "resolve.rs",
+    ("resolve: no loader-kfunc check", CORE + "resolve.rs", "fn resolve_id",
      "    if !kernel.is_loader_kfunc(kid) {\n        return Err(ResolveError::NotLoaderKfunc { insn });\n    }\n", ""),
-    ("metadata: zero hashes accepted", CORE + "metadata.rs",
+    ("metadata: zero hashes accepted", CORE + "metadata.rs", "pub fn decide",
      "if hash.iter().all(|&b| b == 0) || map.sha.iter().all(|&b| b == 0) {", "if false {"),
-    ("metadata: no hook for a promoted loader", CORE + "metadata.rs",
+    ("metadata: no hook for a promoted loader", CORE + "metadata.rs", "pub fn decide",
      "SigVerdict::Verified | SigVerdict::MetadataVerified => Ok(Decision::HookThenPromote),",
      "SigVerdict::Verified => Ok(Decision::HookThenPromote),\n"
      "        SigVerdict::MetadataVerified => Ok(Decision::NoPromotion),"),
-    ("metadata: no check that the map is the caller's", CORE + "metadata.rs",
+    ("metadata: no check that the map is the caller's", CORE + "metadata.rs", "pub fn decide",
      "    if neq.neq(excl, caller.digest) {\n        return Err(MetaError::ForeignMap);\n    }\n", "    let _ = excl;\n"),
-    ("metadata: unsigned BTF promoted", CORE + "metadata.rs",
+    ("metadata: unsigned BTF promoted", CORE + "metadata.rs", "pub fn decide",
      "        SigVerdict::Verified | SigVerdict::MetadataVerified if caller.unsigned_btf => {\n"
      "            Ok(Decision::NoPromotion)\n        }\n", ""),
 ]
+
+
+def item_span(text, anchor):
+    """Where the item `anchor` ("fn NAME", "const NAME") is: from its line to
+    the closing brace at its indentation (or, for a const, its semicolon)."""
+    words = anchor.split()
+    heads = list(re.finditer(r"^( *)(?:[a-z()]+ )*?%s\b" % r"\s+".join(map(re.escape, words)),
+                             text, re.M))
+    if len(heads) != 1:
+        raise ValueError(f"{anchor!r} occurs {len(heads)} times")
+    h = heads[0]
+    if "const" in words:
+        end = text.index(";", h.end()) + 1
+    else:
+        close = re.compile(r"^%s\}" % h.group(1), re.M).search(text, h.end())
+        if not close:
+            raise ValueError(f"{anchor!r} has no closing brace")
+        end = close.end()
+    return h.start(), end
+
+
+def flatten(text, span):
+    kept = [i for i in span if not text[i].isspace()]
+    return [i for n, i in enumerate(kept)
+            if not (text[i] == "," and n + 1 < len(kept) and text[kept[n + 1]] in ")]}")]
+
+
+def mutate(text, anchor, old, new):
+    """`text` with `old` replaced by `new` inside the item `anchor`, where
+    `old` must occur once, whitespace aside."""
+    start, end = item_span(text, anchor)
+    # The item without whitespace and trailing commas (what rustfmt
+    # changes), and where each kept character was.
+    where = flatten(text, range(start, end))
+    flat = "".join(text[i] for i in where)
+    want = "".join(old[i] for i in flatten(old, range(len(old))))
+    # A text that ends a list item ends with a comma rustfmt may drop.
+    comma = want.endswith(",")
+    want = want.rstrip(",")
+    n = flat.count(want)
+    if n != 1:
+        raise ValueError(f"its text occurs {n} times in {anchor!r}")
+    at = flat.index(want)
+    lo, hi = where[at], where[at + len(want) - 1] + 1
+    if comma and text[hi:].lstrip().startswith(","):
+        hi = text.index(",", hi) + 1
+    # Whole lines when the text was whole lines (a deletion leaves none).
+    if old.startswith(" ") and text.rfind("\n", 0, lo) >= 0:
+        lo = text.rfind("\n", 0, lo) + 1
+    if old.endswith("\n") and text.find("\n", hi) >= 0:
+        hi = text.find("\n", hi) + 1
+    return text[:lo] + new + text[hi:]
+
+
+def reflowed(text, anchor):
+    """`text` with the item broken after every "(" and ", ", as rustfmt does
+    to a line that grew too long (with a trailing comma before each ")")."""
+    start, end = item_span(text, anchor)
+    item = text[start:end].replace("(", "(\n        ").replace(", ", ",\n        ")
+    item = item.replace(")", ",\n    )")
+    return text[:start] + item + text[end:]
 
 
 def main():
@@ -120,16 +185,27 @@ def main():
         if run(test) != 0:
             print("mutants: the unmutated copy fails its tests; nothing to measure")
             return 2
+        # Each mutant is found in its item, and still found after a reflow.
+        for name, path, anchor, old, new in MUTANTS:
+            text = open(os.path.join(repo, path)).read()
+            try:
+                mutate(text, anchor, old, new)
+                mutate(reflowed(text, anchor), anchor, old, new)
+            except ValueError as e:
+                print(f"mutant {name!r} in {path}: {e}; update the list")
+                return 2
         killed = survivors = stopped = 0
-        for name, path, old, new in MUTANTS:
+        for name, path, anchor, old, new in MUTANTS:
             if flt not in name:
                 continue
             f = os.path.join(repo, path)
             text = open(f).read()
-            if text.count(old) != 1:
-                print(f"mutant {name!r}: its text is not in {path} exactly once; update the list")
+            try:
+                mutated = mutate(text, anchor, old, new)
+            except ValueError as e:
+                print(f"mutant {name!r} in {path}: {e}; update the list")
                 return 2
-            open(f, "w").write(text.replace(old, new))
+            open(f, "w").write(mutated)
             try:
                 # A mutant the compiler refuses (a const assert, a type
                 # error) is not killed by a test: count it apart.
