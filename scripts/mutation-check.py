@@ -7,6 +7,7 @@ compile is reported as stopped, not killed. Prints one line per mutant;
 exits 1 if any survives.
 
   scripts/mutation-check.py [NAME-FILTER]
+  scripts/mutation-check.py --kernel [NAME-FILTER]   (the kernel glue, KUnit)
 
 Run by the test command. Broader, slower: `cargo mutants -p bpfsig-core`.
 """
@@ -98,6 +99,22 @@ MUTANTS = [
      "            Ok(Decision::NoPromotion)\n        }\n", ""),
 ]
 
+GLUE = "rust/bpfsig-kernel/"
+
+# Mutants of the kernel glue (`--kernel`), killed by the bpfsig KUnit suites
+# on a kernel built with each: slow (a rebuild and a boot per mutant), so
+# not part of the test command.
+KERNEL_MUTANTS = [
+    ("glue: the map's frozen flag read as set", GLUE + "bpf_objects.rs", "fn snapshot",
+     "frozen: core::ptr::read_volatile(&raw const (*map).frozen),", "frozen: true,"),
+    ("glue: the map's exclusive digest never read", GLUE + "bpf_objects.rs", "fn snapshot",
+     "excl_prog_sha: (!excl.is_null()).then(|| excl.read()),", "excl_prog_sha: None,"),
+    ("glue: a passed check does not promote", GLUE + "loader_kfunc.rs", "fn verify_metadata",
+     "            prog.promote()?;\n", ""),
+    ("glue: every metadata error is -EINVAL", GLUE + "rejection.rs", "impl From<MetaError> for Error",
+     "Error::from_errno(e.to_errno())", "EINVAL"),
+]
+
 
 def item_span(text, anchor):
     """Where the item `anchor` ("fn NAME", "const NAME") is: from its line to
@@ -160,9 +177,68 @@ def reflowed(text, anchor):
     return text[:start] + item + text[end:]
 
 
+def kernel_main(root, flt):
+    """Each kernel glue mutant, applied to the series tree's copy of its file
+    (kernel/bpf/bpfsig/), built in a build directory of its own (seeded from
+    the main build) and booted into the bpfsig KUnit suites, which must fail.
+    The tree is restored after each mutant, whatever happens."""
+    cache = os.environ.get("BPFSIG_CACHE", os.path.expanduser("~/.cache/bpfsig"))
+    ksrc = os.path.join(cache, "linux")
+    build = os.path.join(cache, "build-mutants")
+    main_build = os.path.join(cache, "build")
+    env = dict(os.environ, BPFSIG_KBUILD=build,
+               BPFSIG_KUNIT_ARGS="kunit.filter_glob=bpfsig_* kunit.filter=speed>slow")
+    if subprocess.run(["git", "-C", ksrc, "status", "--porcelain"],
+                      capture_output=True, text=True).stdout.strip():
+        print(f"mutants: {ksrc} has uncommitted changes; refusing to mutate it")
+        return 2
+    if not os.path.exists(os.path.join(build, "vmlinux")):
+        subprocess.run(["cp", "-a", main_build + "/.", build + "/"], check=True)
+
+    def sh(cmd, log):
+        with open(os.path.join(cache, log), "w") as out:
+            return subprocess.run(["bash", "-c", f'. "{root}/scripts/lib.sh"; {cmd}'],
+                                  env=env, stdout=out, stderr=subprocess.STDOUT).returncode
+
+    def outcome():
+        if sh('kmake -j"$(nproc)" bzImage', "mutants-kbuild.log") != 0:
+            return "stopped"
+        return "survived" if sh('bash "$BPFSIG_ROOT/scripts/run-kunit.sh"',
+                                "mutants-kunit.log") == 0 else "killed"
+
+    if outcome() != "survived":
+        print("mutants: the unmutated kernel fails its KUnit suites (or does not build); "
+              f"nothing to measure ({cache}/mutants-k*.log)")
+        return 2
+    counts = {"killed": 0, "survived": 0, "stopped": 0}
+    for name, path, anchor, old, new in KERNEL_MUTANTS:
+        if flt not in name:
+            continue
+        f = os.path.join(ksrc, "kernel/bpf/bpfsig", os.path.basename(path))
+        text = open(f).read()
+        try:
+            mutated = mutate(text, anchor, old, new)
+        except ValueError as e:
+            print(f"mutant {name!r} in {f}: {e}; update the list")
+            return 2
+        open(f, "w").write(mutated)
+        try:
+            r = outcome()
+        finally:
+            open(f, "w").write(text)
+        counts[r] += 1
+        print(f"  {r.upper() if r == 'survived' else r:9s} {name}", flush=True)
+    print(f"kernel mutants: {counts['killed']} killed, {counts['survived']} survived"
+          + (f", {counts['stopped']} stopped by the compiler" if counts["stopped"] else ""))
+    return 1 if counts["survived"] else 0
+
+
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    flt = sys.argv[1] if len(sys.argv) > 1 else ""
+    args = sys.argv[1:]
+    if args[:1] == ["--kernel"]:
+        return kernel_main(root, args[1] if len(args) > 1 else "")
+    flt = args[0] if args else ""
     env = dict(os.environ)
     cache = env.get("BPFSIG_CACHE", os.path.expanduser("~/.cache/bpfsig"))
     env["CARGO_TARGET_DIR"] = os.path.join(cache, "mutants-target")
