@@ -16,7 +16,7 @@ command -v udevadm >/dev/null || die "udev is not installed; virtme-ng needs it"
 bin=$CARGO_TARGET_DIR/release/bpfsig-selftest
 skel=$BPFSIG_CACHE/skel
 [ -x "$skel/bin/maps" ] || die "no light skeletons in $skel (run scripts/build-skels.sh)"
-out=$BPFSIG_CACHE/selftests.log
+out=$BPFSIG_CACHE/selftests${BPFSIG_VARIANT:+-$BPFSIG_VARIANT}.log
 limit=${BPFSIG_VM_TIMEOUT:-$([ "${BPFSIG_DEBUG:-0}" = 1 ] && echo 1500 || echo 300)}
 
 t0=$(date +%s)

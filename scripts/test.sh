@@ -9,6 +9,8 @@
 #   6. userspace: libbpf and bpftool from the patched tree, signed light
 #      skeletons of real BPF programs (reproducible), 7.2's test_progs tests
 #   7. VM selftests under virtme-ng (syscall-level cases and the skeletons)
+#   8. 7.2's test_progs; the kernel variants (CONFIG_BPFSIG=n, IPE without
+#      BPF properties) and their smoke sets
 # Exits non-zero at the first failing stage; the last line always gives the
 # totals per layer so far.
 . "$(dirname "$0")/lib.sh"
@@ -24,7 +26,7 @@ cd "$BPFSIG_ROOT"
 declare -A totals
 totals_line() {
 	local l out=""
-	for l in host mutants fuzz disasm repro inspect kunit vm test_progs; do
+	for l in host mutants fuzz disasm repro inspect kunit vm test_progs variants; do
 		[ -n "${totals[$l]:-}" ] && out+="${out:+; }$l ${totals[$l]}"
 	done
 	log "totals: ${out:-no layer ran} ($(since "$t0") s)"
@@ -106,6 +108,21 @@ bash scripts/inspect-skels.sh --kernel-tags "$BPFSIG_CACHE/selftests.log"
 stage "7.2's test_progs: signed_loader and map_excl, built from the patched tree"
 bash scripts/run-test-progs.sh | tee "$BPFSIG_CACHE/test_progs.summary"
 totals[test_progs]=$(sed -n 's/^test_progs: //p' "$BPFSIG_CACHE/test_progs.summary")
+
+stage "kernel variants: the series without bpfsig, IPE without its BPF properties"
+# Each is built from a copy of the main build (only what the changed options
+# touch is rebuilt) and boots into its smoke set (selftests/src/cases/variant.rs).
+if [ "${BPFSIG_DEBUG:-0}" = 1 ]; then
+	log "skipped on the debug kernel (the variants are the project's config minus an option)"
+else
+	out=""
+	for v in bpfsig-n ipe-prop-n; do
+		BPFSIG_VARIANT=$v bash scripts/build-kernel.sh
+		BPFSIG_VARIANT=$v bash scripts/run-selftests.sh || die "the $v kernel failed its smoke set"
+		out+="${out:+, }$v $(sed -n 's/^selftests: \([0-9]*\) passed.*/\1/p' "$BPFSIG_CACHE/selftests-$v.log" | tail -1)/$(expected "vm-$v")"
+	done
+	totals[variants]=$out
+fi
 
 log "all tests passed in $(since "$t0") s"
 echo "$(date -u +%Y-%m-%dT%H:%MZ) $(since "$t0") $run_kind" >>"$BPFSIG_CACHE/test-runs.log"
