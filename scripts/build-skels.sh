@@ -141,5 +141,6 @@ cc -O2 -Wall -Werror -I"$KSRC/tools/include/uapi" "$SKSRC/unsigned_load.c" -o "$
 # `bpftool prog load -L -S` generates, signs and runs a loader in one go.
 cp "$BPFTOOL" "$OUT/bin/bpftool"
 cp "$KEYS/signing.crt.der" "$KEYS/signing.key.pem" "$KEYS/signing.crt.pem" \
+	"$KEYS/platform.crt.pem" "$KEYS/platform.key.pem" \
 	"$BPFSIG_ROOT/selftests/ipe/example.policy" "$OUT/"
 log "skeletons and runners in $OUT ($(ls "$OUT/bin" | wc -l) runners, $(since "$t0") s)"

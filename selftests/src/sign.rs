@@ -156,6 +156,25 @@ impl Signer {
         })
     }
 
+    /// The platform test key (`dir`'s `platform.*`), whose certificate the
+    /// selftest VM's firmware holds in its db and the kernel loads into the
+    /// platform keyring: signatures for keyring 2
+    /// (`VERIFY_USE_PLATFORM_KEYRING`).
+    pub fn platform(dir: &std::path::Path) -> Result<Self, String> {
+        let tmp = std::env::temp_dir().join(format!("bpfsig-platform-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+        for (from, to) in [
+            ("platform.crt.pem", "cert.pem"),
+            ("platform.key.pem", "key.pem"),
+        ] {
+            std::fs::copy(dir.join(from), tmp.join(to)).map_err(|e| format!("{from}: {e}"))?;
+        }
+        Ok(Self {
+            dir: tmp,
+            keyring: 2,
+        })
+    }
+
     /// Another keyring holding the same certificate.
     pub fn another_keyring(&self, name: &std::ffi::CStr) -> Result<i32, String> {
         let der = std::fs::read(self.dir.join("cert.der")).map_err(|e| e.to_string())?;

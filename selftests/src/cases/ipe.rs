@@ -358,16 +358,165 @@ fn keyring_load(signer: Option<&crate::sign::Signer>, keyring: i32) -> Result<i3
 
 /// A policy that allows BPF loads signed for `keyring` only.
 fn keyring_policy(ctx: &mut Ctx, keyring: &str) -> Result<std::path::PathBuf, Outcome> {
+    policy(
+        ctx,
+        &format!("bpfsig_keyring_{}", keyring.to_lowercase()),
+        &format!(
+            "DEFAULT op=BPF_PROG_LOAD action=DENY\n\
+             op=BPF_PROG_LOAD bpf_signature=OK bpf_keyring={keyring} action=ALLOW\n"
+        ),
+    )
+}
+
+/// Make `rules` (after `DEFAULT action=ALLOW`) the active policy `name`.
+fn policy(ctx: &mut Ctx, name: &str, rules: &str) -> Result<std::path::PathBuf, Outcome> {
     let dir = skel_dir().map_err(Outcome::Fail)?;
-    let name = format!("bpfsig_keyring_{}", keyring.to_lowercase());
-    let text = format!(
-        "policy_name={name} policy_version=0.0.2\nDEFAULT action=ALLOW\n\
-         DEFAULT op=BPF_PROG_LOAD action=DENY\n\
-         op=BPF_PROG_LOAD bpf_signature=OK bpf_keyring={keyring} action=ALLOW\n"
-    );
-    activate(&dir, &text, &name).map_err(Outcome::Fail)?;
+    let text = format!("policy_name={name} policy_version=0.0.2\nDEFAULT action=ALLOW\n{rules}");
+    activate(&dir, &text, name).map_err(Outcome::Fail)?;
     ctx.ipe_example_active = false;
     Ok(dir)
+}
+
+/// SPEC §8: `bpf_signature=` matches one verdict exactly. Each policy denies
+/// one value; a load with another verdict is not caught by that rule.
+fn bpf_signature_matches_one_verdict(ctx: &mut Ctx) -> Outcome {
+    let builtin = match skel_dir().and_then(|d| crate::sign::Signer::builtin(&d)) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Fail(e),
+    };
+    // (denied value, signed load's errno, unsigned load's errno)
+    for (value, signed, unsigned) in [
+        ("UNSIGNED", 0, -13),
+        ("OK", -13, 0),
+        // No program is METADATA_VERIFIED when it is loaded.
+        ("METADATA_VERIFIED", 0, 0),
+    ] {
+        let name = format!("bpfsig_sig_{}", value.to_lowercase());
+        let rules = format!("op=BPF_PROG_LOAD bpf_signature={value} action=DENY\n");
+        if let Err(o) = policy(ctx, &name, &rules) {
+            return o;
+        }
+        for (what, signer, want) in [
+            ("signed", Some(&builtin), signed),
+            ("unsigned", None, unsigned),
+        ] {
+            match keyring_load(signer, 0) {
+                Ok(e) => check!(
+                    e == want,
+                    "deny {value}: {what} load errno {e}, expected {want}"
+                ),
+                Err(o) => return o,
+            }
+        }
+    }
+    // At the post-integrity op a proving loader is METADATA_VERIFIED, not
+    // OK: a rule denying OK there lets the signed skeleton through.
+    let rules = "op=BPF_PROG_LOAD_POST_INTEGRITY bpf_signature=OK action=DENY\n";
+    if let Err(o) = policy(ctx, "bpfsig_post_ok", rules) {
+        return o;
+    }
+    if let o @ Outcome::Fail(_) = runner("maps", &[]) {
+        return o;
+    }
+    let rules = "op=BPF_PROG_LOAD_POST_INTEGRITY bpf_signature=METADATA_VERIFIED action=DENY\n";
+    if let Err(o) = policy(ctx, "bpfsig_post_mv", rules) {
+        return o;
+    }
+    runner("maps-ipe-denied", &[])
+}
+
+/// SPEC §8: `bpf_kernel=FALSE` is every load from user space; the loader's
+/// own loads (from the kernel) are not.
+fn bpf_kernel_false_is_user_space(ctx: &mut Ctx) -> Outcome {
+    let rules = "op=BPF_PROG_LOAD bpf_prog_type=SYSCALL action=ALLOW\n\
+                 op=BPF_PROG_LOAD bpf_kernel=FALSE action=DENY\n";
+    if let Err(o) = policy(ctx, "bpfsig_kernel_false", rules) {
+        return o;
+    }
+    match keyring_load(None, 0) {
+        Ok(e) => check!(e == -13, "a user-space load: errno {e}, expected EACCES"),
+        Err(o) => return o,
+    }
+    runner("maps", &[])
+}
+
+/// SPEC §8: loader properties and `bpf_prog_type=` match exactly: inner
+/// programs of a loader from another keyring than the rule's, and a
+/// builtin-signed program of another type, are denied.
+fn loader_keyring_and_prog_type_match_exactly(ctx: &mut Ctx) -> Outcome {
+    let rules = "DEFAULT op=BPF_PROG_LOAD action=DENY\n\
+                 op=BPF_PROG_LOAD bpf_prog_type=SYSCALL bpf_signature=OK action=ALLOW\n\
+                 op=BPF_PROG_LOAD bpf_loader_signature=METADATA_VERIFIED \
+                 bpf_loader_keyring=SECONDARY action=ALLOW\n";
+    let dir = match policy(ctx, "bpfsig_loader_secondary", rules) {
+        Ok(d) => d,
+        Err(o) => return o,
+    };
+    let builtin = match crate::sign::Signer::builtin(&dir) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Fail(e),
+    };
+    match keyring_load(Some(&builtin), 0) {
+        Ok(e) => check!(
+            e == -13,
+            "a signed socket filter: errno {e}, expected EACCES"
+        ),
+        Err(o) => return o,
+    }
+    // The loader (user keyring) loads and proves its metadata; its inner
+    // programs (loader keyring USER, not SECONDARY) are refused.
+    runner("maps-ipe-denied", &[])
+}
+
+/// SPEC §8: the audit record of an inner program names its loader's
+/// verdict and keyring and its own type; a program no loader created has
+/// NONE (success auditing on for the allowed ones).
+fn audit_records_name_the_loader(ctx: &mut Ctx) -> Outcome {
+    if let Err(o) = example(ctx) {
+        return o;
+    }
+    let sa = format!("{IPE}/success_audit");
+    let limit = std::fs::read_to_string("/proc/sys/kernel/printk_ratelimit").unwrap_or_default();
+    let _ = std::fs::write("/proc/sys/kernel/printk_ratelimit", "0");
+    if let Err(e) = std::fs::write(&sa, "1") {
+        return Outcome::Fail(format!("{sa}: {e}"));
+    }
+    let run = runner("counter", &["builtin"]);
+    let denied = keyring_load(None, 0);
+    let _ = std::fs::write(&sa, "0");
+    let want = [
+        "bpf_loader_signature=METADATA_VERIFIED bpf_loader_keyring=BUILTIN bpf_prog_type=TRACING",
+        "bpf_kernel=FALSE bpf_loader_signature=NONE bpf_loader_keyring=NONE bpf_prog_type=SOCKET_FILTER",
+    ];
+    let mut found = [false; 2];
+    for _ in 0..30 {
+        let log = Command::new("dmesg")
+            .output()
+            .map(|o| o.stdout)
+            .unwrap_or_default();
+        let log = String::from_utf8_lossy(&log);
+        for (f, w) in found.iter_mut().zip(want) {
+            *f = log
+                .lines()
+                .any(|l| l.contains("ipe_op=BPF_PROG_LOAD ") && l.contains(w));
+        }
+        if found.iter().all(|&f| f) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = std::fs::write("/proc/sys/kernel/printk_ratelimit", limit.trim());
+    if let o @ Outcome::Fail(_) = run {
+        return o;
+    }
+    match denied {
+        Ok(e) => check!(e == -13, "unsigned load: errno {e}, expected EACCES"),
+        Err(o) => return o,
+    }
+    for (f, w) in found.iter().zip(want) {
+        check!(*f, "no BPF_PROG_LOAD audit record with {w}");
+    }
+    Outcome::Pass
 }
 
 /// SPEC §8 `bpf_keyring=SECONDARY`: a key the builtin key vouched for, in
@@ -432,35 +581,48 @@ fn bpf_keyring_secondary_matches_secondary_signatures(ctx: &mut Ctx) -> Outcome 
     Outcome::Pass
 }
 
-/// SPEC §8 `bpf_keyring=PLATFORM` matches no other keyring class. (The test
-/// kernel has no platform keyring to add a key to: it is filled from UEFI
-/// at boot; a load for keyring 2 then fails its signature, as checked.)
-fn bpf_keyring_platform_matches_no_other_keyring(ctx: &mut Ctx) -> Outcome {
+/// SPEC §8 `bpf_keyring=PLATFORM`: the VM's firmware (OVMF) holds the
+/// platform test certificate in db, which the kernel loaded into the
+/// platform keyring at boot; a signature checked against it is PLATFORM and
+/// nothing else is.
+fn bpf_keyring_platform_matches_platform_signatures(ctx: &mut Ctx) -> Outcome {
     let dir = match keyring_policy(ctx, "PLATFORM") {
         Ok(d) => d,
         Err(o) => return o,
     };
-    let secondary = match crate::sign::Signer::secondary(&dir) {
-        Ok(s) => s,
-        Err(e) => return Outcome::Fail(e),
-    };
-    let builtin = match crate::sign::Signer::builtin(&dir) {
-        Ok(s) => s,
-        Err(e) => return Outcome::Fail(e),
+    let keys = std::fs::read_to_string("/proc/keys").unwrap_or_default();
+    check!(
+        keys.lines()
+            .any(|l| l.contains(".platform:") && !l.ends_with("empty")),
+        "no platform keyring with keys (the VM did not boot under OVMF with the test db?):\n{keys}"
+    );
+    let signers = (
+        crate::sign::Signer::platform(&dir),
+        crate::sign::Signer::secondary(&dir),
+        crate::sign::Signer::builtin(&dir),
+    );
+    let (platform, secondary, builtin) = match signers {
+        (Ok(p), Ok(s), Ok(b)) => (p, s, b),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return Outcome::Fail(e),
     };
     for (what, signer, keyring, want) in [
+        ("platform key, keyring 2", &platform, 2, 0),
         ("builtin key, keyring 0", &builtin, 0, -13),
         ("builtin key, keyring 1", &builtin, 1, -13),
         ("secondary key, keyring 1", &secondary, 1, -13),
-        (
-            "builtin key, keyring 2 (no platform keyring)",
-            &builtin,
-            2,
-            -126,
-        ),
     ] {
         match keyring_load(Some(signer), keyring) {
             Ok(e) => check!(e == want, "{what}: errno {e}, expected {want}"),
+            Err(o) => return o,
+        }
+    }
+    // Not in the builtin or secondary keyrings: the signature fails.
+    for keyring in [0, 1] {
+        match keyring_load(Some(&platform), keyring) {
+            Ok(e) => check!(
+                e == -126 || e == -129,
+                "platform key, keyring {keyring}: errno {e}, expected ENOKEY or EKEYREJECTED"
+            ),
             Err(o) => return o,
         }
     }
@@ -507,12 +669,28 @@ pub const CASES: &[crate::Case] = &[
         example_denies_unsigned_program,
     ),
     (
+        "ipe::audit_records_name_the_loader",
+        audit_records_name_the_loader,
+    ),
+    (
+        "ipe::bpf_signature_matches_one_verdict",
+        bpf_signature_matches_one_verdict,
+    ),
+    (
+        "ipe::bpf_kernel_false_is_user_space",
+        bpf_kernel_false_is_user_space,
+    ),
+    (
+        "ipe::loader_keyring_and_prog_type_match_exactly",
+        loader_keyring_and_prog_type_match_exactly,
+    ),
+    (
         "ipe::bpf_keyring_secondary_matches_secondary_signatures",
         bpf_keyring_secondary_matches_secondary_signatures,
     ),
     (
-        "ipe::bpf_keyring_platform_matches_no_other_keyring",
-        bpf_keyring_platform_matches_no_other_keyring,
+        "ipe::bpf_keyring_platform_matches_platform_signatures",
+        bpf_keyring_platform_matches_platform_signatures,
     ),
     (
         "ipe::allow_all_policy_restores_loads",
