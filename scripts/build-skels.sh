@@ -9,8 +9,9 @@
 #
 #   build-skels.sh [OUT]      build into OUT (default $BPFSIG_CACHE/skel)
 #   build-skels.sh --repro    build the skeletons from two copies of the sources
-#                             in two directories, some time apart, and require
-#                             byte-identical headers
+#                             in two directories, some time apart, the second
+#                             as another user on another host name, time zone
+#                             and locale, and require byte-identical headers
 . "$(dirname "$0")/lib.sh"
 
 SKSRC=$BPFSIG_ROOT/selftests/skel
@@ -72,6 +73,11 @@ runner() {
 }
 
 [ -f "$KBUILD/vmlinux" ] || die "no kernel at $KBUILD (run scripts/build-kernel.sh)"
+# The second half of --repro, in its own environment (see there).
+if [ "${1:-}" = --repro-one ]; then
+	skeletons "$2" "$3"
+	exit 0
+fi
 tree_is_series || die "the kernel tree is not pristine + patches/"
 t0=$(date +%s)
 build_bpftool "$KSRC" "$TB/bpftool"
@@ -82,7 +88,17 @@ if [ "${1:-}" = --repro ]; then
 	cp -r "$SKSRC" "$a/src" && cp -r "$SKSRC" "$b/sources-elsewhere"
 	skeletons "$a/src" "$a/out"
 	sleep 2
-	skeletons "$b/sources-elsewhere" "$b/build/out"
+	# The second build differs in everything a build could leak: directory,
+	# time, user and group ids, user name, HOME, hostname, time zone,
+	# locale and umask.
+	mkdir -p "$b/home"
+	unshare --uts -- sh -c 'hostname bpfsig-repro-b && exec "$@"' sh \
+		unshare --user --map-user=4242 --map-group=4242 -- \
+		env -i PATH="$PATH" HOME="$b/home" USER=repro LOGNAME=repro \
+		TZ=Pacific/Kiritimati LANG=de_DE.UTF-8 LC_ALL=C.UTF-8 BPFSIG_CACHE="$BPFSIG_CACHE" \
+		sh -c 'umask 077 && [ "$(id -u)" = 4242 ] && exec bash "$@"' sh \
+		"$BPFSIG_ROOT/scripts/build-skels.sh" --repro-one "$b/sources-elsewhere" "$b/build/out" ||
+		die "the second --repro build (other user, host, zone, locale) failed"
 	n=0
 	for p in "${PROGS[@]}"; do
 		cmp -s "$a/out/$p.lskel.h" "$b/build/out/$p.lskel.h" ||
@@ -92,7 +108,7 @@ if [ "${1:-}" = --repro ]; then
 		n=$((n + 1))
 	done
 	rm -rf "$a" "$b"
-	log "reproducible: $n signed skeletons byte-identical from two directories ($(since "$t0") s)"
+	log "reproducible: $n signed skeletons byte-identical from two builds (directory, time, user, host, zone, locale) ($(since "$t0") s)"
 	exit 0
 fi
 

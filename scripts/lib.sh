@@ -36,6 +36,10 @@ BINDGEN_VERSION=0.73.2
 VNG_VERSION=1.42
 VENV=$BPFSIG_CACHE/venv             # virtme-ng lives here, whatever python3 is
 VNG=$VENV/bin/vng
+VIRT_FW_VERSION=26.10               # virt-fw-vars: enrolls the platform test key in OVMF's db
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+OVMF_DB_OWNER=6270f5f1-7b5e-4c4b-9b1e-62706673696e  # any GUID: the db entry's owner
 
 # Host builds are shared by every checkout (CI clones afresh each time).
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$BPFSIG_CACHE/cargo-target}

@@ -19,13 +19,23 @@ skel=$BPFSIG_CACHE/skel
 out=$BPFSIG_CACHE/selftests${BPFSIG_VARIANT:+-$BPFSIG_VARIANT}.log
 limit=${BPFSIG_VM_TIMEOUT:-$([ "${BPFSIG_DEBUG:-0}" = 1 ] && echo 1500 || echo 300)}
 
+# UEFI firmware whose db holds the platform test certificate: the kernel
+# loads it into the platform keyring (bpf_keyring=PLATFORM). A fresh copy of
+# the variable store each run (the firmware writes to it).
+vars=$BPFSIG_CACHE/ovmf-vars.fd
+[ -f "$OVMF_CODE" ] || die "no UEFI firmware at $OVMF_CODE (run scripts/setup-toolchain.sh)"
+"$VENV/bin/virt-fw-vars" -i "$OVMF_VARS" -o "$vars" --add-db "$OVMF_DB_OWNER" \
+	"$BPFSIG_ROOT/selftests/skel/keys/platform.crt.pem" >"$vars.log" 2>&1 ||
+	die "virt-fw-vars could not enroll the platform certificate: $(tail -3 "$vars.log")"
+UEFI_OPTS=(--disable-microvm "--qemu-opts=-machine q35 -drive if=pflash,format=raw,unit=0,file=$OVMF_CODE,readonly=on -drive if=pflash,format=raw,unit=1,file=$vars")
+
 t0=$(date +%s)
 log "selftests in a VM (virtme-ng, TCG, limit ${limit}s)"
 set +e
 # No terminal: stdin from /dev/null; the output goes to the log through tee.
 # After the cases, the VM prints its kernel log behind a marker line.
 marker=$KLOG_MARKER
-timeout -k 10 "$limit" "$VNG" --run "$KBUILD" "${VM_OPTS[@]}" \
+timeout -k 10 "$limit" "$VNG" --run "$KBUILD" "${VM_OPTS[@]}" "${UEFI_OPTS[@]}" \
 	--user root -- env BPFSIG_SKEL_DIR="$skel" BPFSIG_ROOT="$BPFSIG_ROOT" BPFSIG_VARIANT="${BPFSIG_VARIANT:-}" sh -c '"$0" "$@"; rc=$?; echo "'"$marker"'"; dmesg; exit $rc' "$bin" "$@" \
 	</dev/null 2>"$out.stderr" | tee "$out" | sed "/^$marker\$/,\$d"
 rc=${PIPESTATUS[0]}

@@ -10,7 +10,7 @@ t0=$(date +%s)
 APT_PKGS=(clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc cpio kmod
 	libelf-dev libssl-dev zlib1g-dev libzstd-dev libcap-dev binutils-dev
 	rustc-web rust-web-src cargo-web rust-web-clippy rustfmt-web g++ qemu-system-x86 busybox-static udev
-	keyutils openssl python3-pip python3-venv git make xz-utils lz4 dwarves)
+	keyutils openssl python3-pip python3-venv git make xz-utils lz4 dwarves ovmf)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -69,6 +69,13 @@ if ! "$VNG" --version 2>/dev/null | grep -q "$VNG_VERSION"; then
 	"$VENV/bin/pip" install -q "virtme-ng==$VNG_VERSION" ||
 		die "pip install virtme-ng failed (no network to PyPI?)"
 	"$VNG" --version >/dev/null || die "vng does not run from $VENV"
+fi
+
+if ! "$VENV/bin/virt-fw-vars" --help >/dev/null 2>&1 ||
+	[ "$("$VENV/bin/pip" show virt-firmware 2>/dev/null | sed -n 's/^Version: //p')" != "$VIRT_FW_VERSION" ]; then
+	log "virt-firmware $VIRT_FW_VERSION into $VENV"
+	"$VENV/bin/pip" install -q "virt-firmware==$VIRT_FW_VERSION" ||
+		die "pip install virt-firmware failed (no network to PyPI?)"
 fi
 
 log "toolchain ready ($(since "$t0") s): $(/usr/bin/rustc --version | cut -d' ' -f1-2), clang-19, pahole $("$PAHOLE_WRAPPER" --version), bindgen $BINDGEN_VERSION, vng $("$VNG" --version | awk '{print $NF}')"

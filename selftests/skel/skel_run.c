@@ -81,6 +81,10 @@ static long fdinfo(int fd, const char *key)
 static struct {
 	int seen;
 	long verdict_at_load, verdict, kernel_load, verified_insns;
+	/* what the loader's BPF_PROG_LOAD carried (SPEC §6: no CO-RE
+	 * relocations of its own, no BTF in fd_array: only maps there)
+	 */
+	long core_relos, fd_array_non_maps;
 	/* copies of the loader's fd and of its metadata map's, for a re-run */
 	int prog_fd, map_fd;
 	char tag[17];
@@ -131,10 +135,29 @@ static int is_loader(int fd)
 	       !strcmp(info.name, "__loader.prog");
 }
 
+/* How many of the fds in a load's fd_array are not maps. */
+static long non_maps(const union bpf_attr *attr)
+{
+	const int *fds = (const int *)(unsigned long)attr->fd_array;
+	__u32 i, n = attr->fd_array_cnt ? attr->fd_array_cnt : 1;
+	long bad = 0;
+
+	for (i = 0; fds && i < n; i++)
+		bad += fdinfo(fds[i], "map_type") < 0;
+	return bad;
+}
+
 /* The verdict of the loader right after BPF_PROG_LOAD, before it runs. */
 static long observe_bpf(long nr, int cmd, union bpf_attr *attr, unsigned int size)
 {
-	long fd = syscall(nr, cmd, attr, size);
+	long fd;
+
+	if (cmd == BPF_PROG_LOAD && attr->prog_type == BPF_PROG_TYPE_SYSCALL &&
+	    !strcmp(attr->prog_name, "__loader.prog")) {
+		loader.core_relos = attr->core_relo_cnt;
+		loader.fd_array_non_maps = non_maps(attr);
+	}
+	fd = syscall(nr, cmd, attr, size);
 
 	if (cmd == BPF_PROG_LOAD && fd >= 0 && is_loader(fd))
 		loader.verdict_at_load = fdinfo(fd, "sig_verdict");
@@ -524,6 +547,9 @@ int main(int argc, char **argv)
 	      "loader verdict after it ran: %ld (expected %d)", loader.verdict,
 	      EXPECT_VERDICT);
 	check(loader.kernel_load == 0, "the loader itself came from user space");
+	check(loader.core_relos == 0 && loader.fd_array_non_maps == 0,
+	      "the loader's load: %ld CO-RE relocations, %ld fd_array entries that are not maps",
+	      loader.core_relos, loader.fd_array_non_maps);
 	printf("# loader verified_insns %ld\n", loader.verified_insns);
 	printf("# loader prog_tag %s %s\n", SKEL_HDR, loader.tag);
 	rerun_fails_and_closes_nothing(skel);

@@ -190,7 +190,15 @@ fn kfunc_wrong_prog_type(_: &mut Ctx) -> Outcome {
         name: "bpfsig_sockf",
         ..Load::default()
     };
-    refused(&load, EACCES, "", "a socket filter calling the kfunc")
+    // The kfunc set is registered for SYSCALL programs only. (A socket
+    // filter is not sleepable either, which is also -EACCES: the log line
+    // tells the two refusals apart.)
+    refused(
+        &load,
+        EACCES,
+        "calling kernel function bpf_loader_verify_metadata is not allowed",
+        "a socket filter calling the kfunc",
+    )
 }
 
 /// src_reg 4 is not a call kind: reserved, as before the series.

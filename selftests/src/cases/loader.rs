@@ -40,6 +40,10 @@ pub const CASES: &[crate::Case] = &[
         "signed_7_2_inline_check_loader_still_loads",
         inline_check_loader,
     ),
+    (
+        "unsigned_7_2_inline_check_loader_is_left_alone",
+        unsigned_inline_check_loader,
+    ),
     ("signed_load_with_core_relos_is_einval", signed_core_relo),
     (
         "insns_only_signature_with_16mib_btf_is_e2big",
@@ -323,6 +327,38 @@ fn inline_check_loader(ctx: &mut Ctx) -> Outcome {
         "post-integrity hook ran {} times",
         r.hook_calls
     );
+    Outcome::Pass
+}
+
+/// SPEC §3: an unsigned 7.2-style loader (inline check, no kfunc) is left
+/// alone: it loads, its check decides, nothing is promoted or hooked.
+fn unsigned_inline_check_loader(ctx: &mut Ctx) -> Outcome {
+    for (tamper, want) in [(Tamper::None, 0), (Tamper::Metadata, -22)] {
+        let r = scenario!(
+            ctx,
+            Scenario {
+                with_btf: false,
+                inline_check: true,
+                signed: false,
+                tamper,
+                ..Scenario::default()
+            }
+        );
+        if let Err(o) = loaded(&r) {
+            return o;
+        }
+        check!(
+            r.retval == want,
+            "inline check returned {}, expected {want}",
+            r.retval
+        );
+        check!(r.verdict == 0, "verdict {} (expected UNSIGNED)", r.verdict);
+        check!(
+            r.hook_calls == 0,
+            "post-integrity hook ran {} times",
+            r.hook_calls
+        );
+    }
     Outcome::Pass
 }
 
