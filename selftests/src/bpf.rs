@@ -74,7 +74,7 @@ pub fn sys_bpf(cmd: u32, attr: &mut Attr) -> io::Result<i64> {
     }
 }
 
-fn new_fd(cmd: u32, attr: &mut Attr) -> io::Result<OwnedFd> {
+pub fn new_fd(cmd: u32, attr: &mut Attr) -> io::Result<OwnedFd> {
     // SAFETY: a successful fd-returning bpf() hands us ownership of the fd.
     sys_bpf(cmd, attr).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
@@ -163,6 +163,9 @@ pub struct Load<'a> {
     pub name: &'a str,
     /// `struct bpf_func_info` records (insn_off, type_id), 8 bytes each.
     pub func_info: &'a [u8],
+    /// `struct bpf_line_info` records (insn_off, file_name_off, line_off,
+    /// line_col), 16 bytes each.
+    pub line_info: &'a [u8],
     /// `struct bpf_core_relo` records, 16 bytes each.
     pub core_relos: &'a [u8],
     /// No verifier log (benchmarks: logging costs more than verifying).
@@ -201,6 +204,11 @@ pub fn prog_load(l: &Load<'_>) -> Result<OwnedFd, (io::Error, String)> {
         a.u32(76, 8)
             .ptr(80, l.func_info.as_ptr())
             .u32(88, (l.func_info.len() / 8) as u32);
+    }
+    if !l.line_info.is_empty() {
+        a.u32(92, 16)
+            .ptr(96, l.line_info.as_ptr())
+            .u32(104, (l.line_info.len() / 16) as u32);
     }
     if !l.core_relos.is_empty() {
         a.u32(116, (l.core_relos.len() / 16) as u32)

@@ -55,6 +55,14 @@ pub const CASES: &[crate::Case] = &[
         signed_exception_cb,
     ),
     (
+        "exclusive_map_with_module_btf_id_is_eacces",
+        exclusive_btf_id_fd,
+    ),
+    (
+        "exclusive_map_with_exception_callback_from_func_info_is_eacces",
+        exclusive_exception_cb,
+    ),
+    (
         "extension_cannot_replace_signed_code",
         extension_replaces_signed,
     ),
@@ -431,25 +439,37 @@ fn insns_only_with_btf(ctx: &mut Ctx) -> Outcome {
         (Ok(b), Ok(s)) => (b, s),
         _ => return Outcome::Fail("BTF load or signing failed".into()),
     };
-    let prog = match bpf::prog_load(&Load {
-        prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
-        prog_flags: bpf::BPF_F_SLEEPABLE,
-        insns: &insns,
-        btf: Some(&btf_fd),
-        signature: Some(&sig),
-        keyring: signer.keyring,
-        name: "bpfsig_insnsig",
-        ..Load::default()
-    }) {
-        Ok(p) => p,
-        Err((e, log)) => {
-            return Outcome::Fail(format!(
-                "an insns-only signature with BTF must load as in 7.2: {e}\n{log}"
-            ))
-        }
-    };
-    let v = bpf::fdinfo(&prog, "sig_verdict");
-    check!(v == Some(VERIFIED), "verdict {v:?}, expected VERIFIED");
+    // One line_info record at insn 0, naming strings of the loader BTF
+    // ("int" at 1 as the line, "u32" at 5 as the file).
+    let line_info: Vec<u8> = [0u32, 5, 1, 0]
+        .iter()
+        .flat_map(|v| v.to_ne_bytes())
+        .collect();
+    for (what, line_info) in [("BTF", &[][..]), ("BTF and line_info", &line_info[..])] {
+        let prog = match bpf::prog_load(&Load {
+            prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
+            prog_flags: bpf::BPF_F_SLEEPABLE,
+            insns: &insns,
+            btf: Some(&btf_fd),
+            line_info,
+            signature: Some(&sig),
+            keyring: signer.keyring,
+            name: "bpfsig_insnsig",
+            ..Load::default()
+        }) {
+            Ok(p) => p,
+            Err((e, log)) => {
+                return Outcome::Fail(format!(
+                    "an insns-only signature with {what} must load as in 7.2: {e}\n{log}"
+                ))
+            }
+        };
+        let v = bpf::fdinfo(&prog, "sig_verdict");
+        check!(
+            v == Some(VERIFIED),
+            "with {what}: verdict {v:?}, expected VERIFIED"
+        );
+    }
     Outcome::Pass
 }
 
@@ -745,13 +765,74 @@ fn exclusive_kfunc_off(_: &mut Ctx) -> Outcome {
     )
 }
 
-/// SPEC §4: the exception callback is the subprogram func_info (never
-/// signed) places at the FUNC the main program's decl tag names.
-fn signed_exception_cb(ctx: &mut Ctx) -> Outcome {
-    let (signer, _) = match ctx.loader_env() {
-        Ok(e) => e,
-        Err(e) => return Outcome::Fail(format!("setup: {e}")),
+/// SPEC §4: an unsigned program that binds an exclusive map may not name
+/// module BTF by fd either (a `BPF_PSEUDO_BTF_ID` load's second imm): with
+/// the map bound first (fd_array_cnt) and with the map named after the
+/// choice (a later ld_imm64 of its fd).
+fn exclusive_btf_id_fd(_: &mut Ctx) -> Outcome {
+    let c = match choice_env() {
+        Ok(c) => c,
+        Err(o) => return o,
     };
+    let btf_id = |p: &mut Vec<Slot>| {
+        let mut l = ld_imm64(1, 3, 1).to_vec();
+        l[1] = ins(0, 0, 0, 0, c.btf.as_raw_fd());
+        p.extend(l);
+    };
+    let why = "cannot be used by a program with a BTF id in module BTF";
+    // The map first, through fd_array_cnt.
+    let mut p = Vec::new();
+    btf_id(&mut p);
+    p.extend([mov_imm(0, 0), exit()]);
+    let insns = p.concat();
+    let digest: [u8; 32] = Sha256::digest(&insns).into();
+    let map = match value_map(1, Some(&digest)) {
+        Ok(m) => m,
+        Err(o) => return o,
+    };
+    let fds = [map.as_raw_fd()];
+    if let o @ Outcome::Fail(_) = refused_with(
+        bpf::prog_load(&Load {
+            prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
+            prog_flags: bpf::BPF_F_SLEEPABLE,
+            insns: &insns,
+            fd_array: &fds,
+            name: "bpfsig_exclbtf",
+            ..Load::default()
+        }),
+        EACCES,
+        why,
+    ) {
+        return o;
+    }
+    // The map after the choice, by its fd in an ld_imm64.
+    let mut p = Vec::new();
+    btf_id(&mut p);
+    p.extend(ld_imm64(2, 1, 0));
+    p.extend([mov_imm(0, 0), exit()]);
+    let mut insns = p.concat();
+    let digest = bpfsig_testkit::naive_digest(&insns);
+    let map = match value_map(1, Some(&digest)) {
+        Ok(m) => m,
+        Err(o) => return o,
+    };
+    insns[8 * 2 + 4..8 * 2 + 8].copy_from_slice(&map.as_raw_fd().to_ne_bytes());
+    refused_with(
+        bpf::prog_load(&Load {
+            prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
+            prog_flags: bpf::BPF_F_SLEEPABLE,
+            insns: &insns,
+            name: "bpfsig_exclbtf2",
+            ..Load::default()
+        }),
+        EACCES,
+        why,
+    )
+}
+
+/// The BTF of a main program whose decl tag names `cb` as its exception
+/// callback, and the func_info that places `cb` at insn 2.
+fn exception_cb_btf() -> (Vec<u8>, Vec<u8>) {
     let mut b = bpfsig_testkit::BtfBuilder::new();
     let int = b.int("int", 4, true);
     let u64_ = b.int("u64", 8, false);
@@ -762,10 +843,48 @@ fn signed_exception_cb(ctx: &mut Ctx) -> Outcome {
     let cb = b.func("cb", cb_proto);
     // BTF_KIND_DECL_TAG (17) on the main FUNC, component_idx -1.
     b.raw("exception_callback:cb", 17, 0, main, &(-1i32).to_ne_bytes());
-    let btf = b.finish();
+    let func_info = [0u32, main, 2, cb].map(u32::to_ne_bytes).concat();
+    (b.finish(), func_info)
+}
+
+/// SPEC §4: an unsigned program bound to an exclusive map may not have its
+/// exception callback chosen by func_info.
+fn exclusive_exception_cb(_: &mut Ctx) -> Outcome {
+    let (btf, func_info) = exception_cb_btf();
+    let insns = [mov_imm(0, 0), exit(), mov_imm(0, 0), exit()].concat();
+    let digest: [u8; 32] = Sha256::digest(&insns).into();
+    let (btf_fd, map) = match (bpf::btf_load(&btf), value_map(1, Some(&digest))) {
+        (Ok(f), Ok(m)) => (f, m),
+        (Err((e, log)), _) => return Outcome::Fail(format!("BTF: {e}\n{log}")),
+        (_, Err(o)) => return o,
+    };
+    let fds = [map.as_raw_fd()];
+    refused_with(
+        bpf::prog_load(&Load {
+            prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
+            prog_flags: bpf::BPF_F_SLEEPABLE,
+            insns: &insns,
+            btf: Some(&btf_fd),
+            func_info: &func_info,
+            fd_array: &fds,
+            name: "bpfsig_exclexcb",
+            ..Load::default()
+        }),
+        EACCES,
+        "cannot be used by a program with an exception callback chosen by func_info",
+    )
+}
+
+/// SPEC §4: the exception callback is the subprogram func_info (never
+/// signed) places at the FUNC the main program's decl tag names.
+fn signed_exception_cb(ctx: &mut Ctx) -> Outcome {
+    let (signer, _) = match ctx.loader_env() {
+        Ok(e) => e,
+        Err(e) => return Outcome::Fail(format!("setup: {e}")),
+    };
+    let (btf, func_info) = exception_cb_btf();
     // main: r0 = 0; exit. cb: r0 = 0; exit (insn 2, placed by func_info).
     let insns = [mov_imm(0, 0), exit(), mov_imm(0, 0), exit()].concat();
-    let func_info = [0u32, main, 2, cb].map(u32::to_ne_bytes).concat();
     let (btf_fd, sig) = match (
         bpf::btf_load(&btf),
         signer.sign(&btf_signed_bytes(&insns, &btf)),
@@ -862,11 +981,53 @@ fn extension_replaces_signed(ctx: &mut Ctx) -> Outcome {
         Ok(t) => t,
         Err((e, log)) => return Outcome::Fail(format!("signed target: {e}\n{log}")),
     };
-    refused_with(
-        extend(&signed),
-        EACCES,
-        "cannot replace code of a signed program",
-    )
+    let why = "cannot replace code of a signed program or of one using an exclusive map";
+    if let o @ Outcome::Fail(_) = refused_with(extend(&signed), EACCES, why) {
+        return o;
+    }
+    // Unsigned, but bound to a map exclusive to it (fd_array_cnt).
+    let digest: [u8; 32] = Sha256::digest(&insns).into();
+    let map = match value_map(1, Some(&digest)) {
+        Ok(m) => m,
+        Err(o) => return o,
+    };
+    let fds = [map.as_raw_fd()];
+    let exclusive = match bpf::prog_load(&Load {
+        prog_type: bpf::BPF_PROG_TYPE_SOCKET_FILTER,
+        insns: &insns,
+        btf: Some(&btf_fd),
+        func_info: &func_info,
+        fd_array: &fds,
+        name: "bpfsig_exttgt",
+        ..Load::default()
+    }) {
+        Ok(t) => t,
+        Err((e, log)) => return Outcome::Fail(format!("exclusive-map target: {e}\n{log}")),
+    };
+    if let o @ Outcome::Fail(_) = refused_with(extend(&exclusive), EACCES, why) {
+        return o;
+    }
+    // An extension loaded for the unsigned target, then attached to the
+    // signed one by BPF_LINK_CREATE (target_fd, target_btf_id): refused at
+    // attach as at load.
+    let ext = match extend(&unsigned) {
+        Ok(e) => e,
+        Err((e, log)) => return Outcome::Fail(format!("extension: {e}\n{log}")),
+    };
+    for (what, tgt) in [("signed", &signed), ("exclusive-map", &exclusive)] {
+        let mut a = Attr::default();
+        a.fd(0, &ext).fd(4, tgt).u32(16, sub);
+        match bpf::new_fd(bpf::BPF_LINK_CREATE, &mut a) {
+            Ok(_link) => {
+                return Outcome::Fail(format!("the extension attached to the {what} target"));
+            }
+            Err(e) => check!(
+                bpf::errno(&e) == EACCES,
+                "LINK_CREATE to the {what} target: {e}, expected EACCES"
+            ),
+        }
+    }
+    Outcome::Pass
 }
 
 /// SPEC §3: a failed check logs one rate-limited line naming the program
