@@ -119,6 +119,17 @@ for p in "${PROGS[@]}"; do
 	runner "$p" "$p.lskel.h" "$p" -DEXPECT_VERDICT=2
 done
 
+# SPEC §6: the loader BTF follows the target's byte order. A big-endian
+# object's signed skeleton (not loadable here; inspect-skels.sh compares its
+# BTF with the reference, byte-swapped).
+mkdir -p "$OUT/bpfeb"
+clang -target bpfeb -O2 -g -D__TARGET_ARCH_x86 -Wall -Werror -fms-extensions -Wno-microsoft-anon-tag \
+	-ffile-prefix-map="$SKSRC"=. -I"$OUT" -I"$LIBBPF_INC" -c "$SKSRC/progs/counter.bpf.c" \
+	-o "$OUT/bpfeb/counter.bpf.o" || die "clang -target bpfeb failed on counter.bpf.c"
+"$BPFTOOL" -L -S -k "$KEYS/signing.key.pem" -i "$KEYS/signing.crt.pem" \
+	gen skeleton "$OUT/bpfeb/counter.bpf.o" name counter >"$OUT/bpfeb/counter.lskel.h" ||
+	die "bpftool gen skeleton -L -S failed on a big-endian object"
+
 # Tampered copies of the maps skeleton: one byte of the data blob (the kfunc
 # refuses it: -EINVAL), of the instructions or of the loader's BTF (the
 # signature no longer verifies: -EKEYREJECTED).

@@ -83,6 +83,12 @@ for h in "$DIR"/*.lskel.h; do
 done
 python3 "$BPFSIG_ROOT/scripts/loader-btf-check.py" "${good[@]}" || die "a skeleton's loader BTF is not the reference one"
 pass=$((pass + 1))
+[ -f "$DIR/bpfeb/counter.lskel.h" ] || die "no big-endian skeleton in $DIR/bpfeb"
+python3 "$BPFSIG_ROOT/scripts/loader-btf-check.py" --big-endian "$DIR/bpfeb/counter.lskel.h" ||
+	die "the big-endian skeleton's loader BTF is not the reference one in big-endian order"
+! python3 "$BPFSIG_ROOT/scripts/loader-btf-check.py" "$DIR/bpfeb/counter.lskel.h" 2>/dev/null ||
+	die "loader-btf-check.py takes big-endian BTF for little-endian"
+pass=$((pass + 2))
 if [ -f "$DIR/maps-tampered-btf.lskel.h" ]; then
 	! python3 "$BPFSIG_ROOT/scripts/loader-btf-check.py" "$DIR/maps-tampered-btf.lskel.h" 2>/dev/null ||
 		die "loader-btf-check.py accepts the tampered loader BTF"

@@ -6,7 +6,7 @@ the types and strings of the Rust reference (`LOADER_BTF` in
 rust/bpfsig-core/src/testvec.rs, checked against bpfsig-testkit by the host
 tests), and the header only differs in its length (7.2's header is longer).
 
-  loader-btf-check.py HEADER...
+  loader-btf-check.py [--big-endian] HEADER...   (--big-endian: of bpfeb objects)
 """
 import re
 import struct
@@ -42,15 +42,19 @@ def c_string(header, name):
     return bytes(out)
 
 
-def sections(btf):
-    """(types, strings) of a little-endian BTF blob."""
-    magic, _ver, _flags, hdr_len = struct.unpack_from("<HBBI", btf, 0)
+def sections(btf, order):
+    """(types, strings) of a BTF blob in byte order `order` ("<" or ">"),
+    the types as little-endian bytes (every field of a BTF type and of what
+    follows it is a 32-bit word)."""
+    magic, _ver, _flags, hdr_len = struct.unpack_from(order + "HBBI", btf, 0)
     if magic != 0xEB9F:
-        raise ValueError("not little-endian BTF")
-    type_off, type_len, str_off, str_len = struct.unpack_from("<IIII", btf, 8)
+        raise ValueError("BTF not in the expected byte order")
+    type_off, type_len, str_off, str_len = struct.unpack_from(order + "IIII", btf, 8)
     if btf[24:hdr_len].strip(b"\0"):
         raise ValueError("header fields past the 7.2 ones are not zero")
-    return (btf[hdr_len + type_off:hdr_len + type_off + type_len],
+    types = btf[hdr_len + type_off:hdr_len + type_off + type_len]
+    words = struct.unpack(order + "%dI" % (len(types) // 4), types)
+    return (struct.pack("<%dI" % len(words), *words),
             btf[hdr_len + str_off:hdr_len + str_off + str_len])
 
 
@@ -58,17 +62,22 @@ def main():
     testvec = open(sys.path[0] + "/../rust/bpfsig-core/src/testvec.rs").read()
     arr = re.search(r"LOADER_BTF: \[u8; \d+\] = \[(.*?)\];", testvec, re.S).group(1)
     arr = re.sub(r"//[^\n]*", "", arr)
-    want = sections(bytes(int(x, 16) for x in re.findall(r"0x([0-9a-f]{2})", arr)))
-    for path in sys.argv[1:]:
+    want = sections(bytes(int(x, 16) for x in re.findall(r"0x([0-9a-f]{2})", arr)), "<")
+    args = sys.argv[1:]
+    order = "<"
+    if args[:1] == ["--big-endian"]:
+        order, args = ">", args[1:]
+    for path in args:
         btf = c_string(open(path).read(), "opts_btf")
         if btf is None:
             sys.exit(f"{path}: no opts_btf")
-        got = sections(btf)
+        got = sections(btf, order)
         if got != want:
             sys.exit(f"{path}: the loader BTF libbpf wrote differs from the Rust reference:\n"
                      f"  types   {got[0].hex()}\n  want    {want[0].hex()}\n"
                      f"  strings {got[1]!r}\n  want    {want[1]!r}")
-    print(f"loader BTF: {len(sys.argv) - 1} skeletons carry the reference types and strings")
+    print(f"loader BTF: {len(args)} {'big-endian ' if order == '>' else ''}skeletons "
+          "carry the reference types and strings")
 
 
 if __name__ == "__main__":
