@@ -7,7 +7,7 @@ compile is reported as stopped, not killed. Prints one line per mutant;
 exits 1 if any survives.
 
   scripts/mutation-check.py [NAME-FILTER]
-  scripts/mutation-check.py --kernel [NAME-FILTER]   (the kernel glue, KUnit)
+  scripts/mutation-check.py --kernel [NAME-FILTER]   (kernel code: KUnit, VM)
 
 Run by the test command. Broader, slower: `cargo mutants -p bpfsig-core`.
 """
@@ -99,40 +99,81 @@ MUTANTS = [
      "            Ok(Decision::NoPromotion)\n        }\n", ""),
 ]
 
-GLUE = "rust/bpfsig-kernel/"
+RS = "kernel/bpf/bpfsig/"
 
-# Mutants of the kernel glue (`--kernel`), killed by the bpfsig KUnit suites
-# on a kernel built with each: slow (a rebuild and a boot per mutant), so
-# not part of the test command.
+# Mutants of the series' kernel code (`--kernel`), each applied to the
+# kernel tree (a path in it), built, and booted into what must fail:
+# "kunit" (the bpfsig KUnit suites) or "vm FILTER" (the VM selftests whose
+# names contain FILTER). Slow (a rebuild and a boot per mutant), so not part
+# of the test command.
 KERNEL_MUTANTS = [
-    ("glue: the map's frozen flag read as set", GLUE + "bpf_objects.rs", "fn snapshot",
-     "frozen: core::ptr::read_volatile(&raw const (*map).frozen),", "frozen: true,"),
-    ("glue: the map's exclusive digest never read", GLUE + "bpf_objects.rs", "fn snapshot",
-     "excl_prog_sha: (!excl.is_null()).then(|| excl.read()),", "excl_prog_sha: None,"),
-    ("glue: a passed check does not promote", GLUE + "loader_kfunc.rs", "fn verify_metadata",
-     "            prog.promote()?;\n", ""),
-    ("glue: every metadata error is -EINVAL", GLUE + "rejection.rs", "impl From<MetaError> for Error",
-     "Error::from_errno(e.to_errno())", "EINVAL"),
+    ("glue: the map's frozen flag read as set", RS + "bpf_objects.rs", "fn snapshot",
+     "frozen: core::ptr::read_volatile(&raw const (*map).frozen),", "frozen: true,", "kunit"),
+    ("glue: the map's exclusive digest never read", RS + "bpf_objects.rs", "fn snapshot",
+     "excl_prog_sha: (!excl.is_null()).then(|| excl.read()),", "excl_prog_sha: None,", "kunit"),
+    ("glue: a passed check does not promote", RS + "loader_kfunc.rs", "fn verify_metadata",
+     "            prog.promote()?;\n", "", "kunit"),
+    ("glue: every metadata error is -EINVAL", RS + "rejection.rs", "impl From<MetaError> for Error",
+     "Error::from_errno(e.to_errno())", "EINVAL", "kunit"),
+    ("kfunc: registered for every program type", "kernel/bpf/loader.c",
+     "static int __init bpf_loader_kfunc_init", "BPF_PROG_TYPE_SYSCALL,", "BPF_PROG_TYPE_UNSPEC,",
+     "vm kfunc_from_a_socket_filter"),
+    ("verifier: unsigned choices ignore an exclusive map bound first", "kernel/bpf/verifier.c",
+     "static int deny_unsigned_choice", "if (map->excl_prog_sha) {", "if (0) {",
+     "vm exclusive_map_with_"),
+    ("verifier: an exclusive map named after an unsigned choice binds", "kernel/bpf/verifier.c",
+     "static int check_map_prog_compatibility", "if (map->excl_prog_sha && env->excl_map_denied) {",
+     "if (0) {", "vm exclusive_map_with_"),
+    ("verifier: extensions may replace exclusive-map programs", "kernel/bpf/verifier.c",
+     "static bool bpf_prog_code_vouched", "vouched = aux->used_maps[i]->excl_prog_sha;",
+     "vouched = false;", "vm extension_cannot"),
+    ("syscall: keyring 1 classified as BUILTIN", "kernel/bpf/syscall.c",
+     "static enum bpf_sig_keyring bpf_classify_keyring", "return BPF_SIG_KEYRING_SECONDARY;",
+     "return BPF_SIG_KEYRING_BUILTIN;", "vm ipe::bpf_keyring_secondary"),
+    ("syscall: keyring 2 classified as USER", "kernel/bpf/syscall.c",
+     "static enum bpf_sig_keyring bpf_classify_keyring", "return BPF_SIG_KEYRING_PLATFORM;",
+     "return BPF_SIG_KEYRING_USER;", "vm ipe::bpf_keyring_platform"),
+    ("ipe: bpf_signature=OK also matches METADATA_VERIFIED", "security/ipe/eval.c",
+     "static bool evaluate_bpf", "return f->verdict == BPF_SIG_VERIFIED;",
+     "return f->verdict != BPF_SIG_UNSIGNED;", "vm ipe::bpf_signature_matches"),
+    ("ipe: bpf_kernel=FALSE never matches", "security/ipe/eval.c",
+     "static bool evaluate_bpf", "return !f->kernel;", "return false;", "vm ipe::bpf_kernel_false"),
+    ("ipe: the loader's keyring is not compared", "security/ipe/eval.c",
+     "static bool evaluate_bpf", "f->loader_keyring == BPF_SIG_KEYRING_SECONDARY;", "true;",
+     "vm ipe::loader_keyring"),
+    ("ipe: audit records lose the loader's verdict", "security/ipe/audit.c",
+     "static void audit_bpf", 'f->has_loader ? audit_bpf_verdict(f->loader_verdict) : "NONE",',
+     '"NONE",', "vm ipe::audit_records"),
 ]
 
 
-def item_span(text, anchor):
-    """Where the item `anchor` ("fn NAME", "const NAME") is: from its line to
-    the closing brace at its indentation (or, for a const, its semicolon)."""
+def item_spans(text, anchor):
+    """Where each item `anchor` ("fn NAME", "static int NAME") is: from its
+    line to the closing brace at its indentation (or, for a const, its
+    semicolon). A C function under #ifdef may have a stub: both are found."""
     words = anchor.split()
     heads = list(re.finditer(r"^( *)(?:[a-z()]+ )*?%s\b" % r"\s+".join(map(re.escape, words)),
                              text, re.M))
-    if len(heads) != 1:
-        raise ValueError(f"{anchor!r} occurs {len(heads)} times")
-    h = heads[0]
-    if "const" in words:
-        end = text.index(";", h.end()) + 1
-    else:
-        close = re.compile(r"^%s\}" % h.group(1), re.M).search(text, h.end())
-        if not close:
-            raise ValueError(f"{anchor!r} has no closing brace")
-        end = close.end()
-    return h.start(), end
+    if not heads:
+        raise ValueError(f"{anchor!r} does not occur")
+    spans = []
+    for h in heads:
+        if "const" in words and words[0] != "static":
+            end = text.index(";", h.end()) + 1
+        else:
+            close = re.compile(r"^%s\}" % h.group(1), re.M).search(text, h.end())
+            if not close:
+                raise ValueError(f"{anchor!r} has no closing brace")
+            end = close.end()
+        spans.append((h.start(), end))
+    return spans
+
+
+def item_span(text, anchor):
+    spans = item_spans(text, anchor)
+    if len(spans) != 1:
+        raise ValueError(f"{anchor!r} occurs {len(spans)} times")
+    return spans[0]
 
 
 def flatten(text, span):
@@ -144,7 +185,16 @@ def flatten(text, span):
 def mutate(text, anchor, old, new):
     """`text` with `old` replaced by `new` inside the item `anchor`, where
     `old` must occur once, whitespace aside."""
-    start, end = item_span(text, anchor)
+    # The one item of that name that holds the text.
+    found = []
+    want = "".join(old[i] for i in flatten(old, range(len(old)))).rstrip(",")
+    for start, end in item_spans(text, anchor):
+        where = flatten(text, range(start, end))
+        if "".join(text[i] for i in where).count(want):
+            found.append((start, end))
+    if len(found) != 1:
+        raise ValueError(f"its text is in {len(found)} items {anchor!r}")
+    start, end = found[0]
     # The item without whitespace and trailing commas (what rustfmt
     # changes), and where each kept character was.
     where = flatten(text, range(start, end))
@@ -178,10 +228,10 @@ def reflowed(text, anchor):
 
 
 def kernel_main(root, flt):
-    """Each kernel glue mutant, applied to the series tree's copy of its file
-    (kernel/bpf/bpfsig/), built in a build directory of its own (seeded from
-    the main build) and booted into the bpfsig KUnit suites, which must fail.
-    The tree is restored after each mutant, whatever happens."""
+    """Each kernel mutant, applied to the series tree, built in a build
+    directory of its own (seeded from the main build) and booted into its
+    test, which must fail. The tree is restored after each mutant, whatever
+    happens."""
     cache = os.environ.get("BPFSIG_CACHE", os.path.expanduser("~/.cache/bpfsig"))
     ksrc = os.path.join(cache, "linux")
     build = os.path.join(cache, "build-mutants")
@@ -200,21 +250,25 @@ def kernel_main(root, flt):
             return subprocess.run(["bash", "-c", f'. "{root}/scripts/lib.sh"; {cmd}'],
                                   env=env, stdout=out, stderr=subprocess.STDOUT).returncode
 
-    def outcome():
+    def outcome(test):
         if sh('kmake -j"$(nproc)" bzImage', "mutants-kbuild.log") != 0:
             return "stopped"
-        return "survived" if sh('bash "$BPFSIG_ROOT/scripts/run-kunit.sh"',
-                                "mutants-kunit.log") == 0 else "killed"
+        if test == "kunit":
+            cmd = 'bash "$BPFSIG_ROOT/scripts/run-kunit.sh"'
+        else:
+            cmd = 'bash "$BPFSIG_ROOT/scripts/run-selftests.sh" "%s"' % test.split(None, 1)[1]
+        return "survived" if sh(cmd, "mutants-ktest.log") == 0 else "killed"
 
-    if outcome() != "survived":
-        print("mutants: the unmutated kernel fails its KUnit suites (or does not build); "
-              f"nothing to measure ({cache}/mutants-k*.log)")
-        return 2
+    chosen = [m for m in KERNEL_MUTANTS if flt in m[0]]
+    # The control: the unmutated kernel passes every test a mutant uses.
+    for test in sorted({m[5] for m in chosen}):
+        if outcome(test) != "survived":
+            print(f"mutants: the unmutated kernel fails {test!r} (or does not build); "
+                  f"nothing to measure ({cache}/mutants-k*.log)")
+            return 2
     counts = {"killed": 0, "survived": 0, "stopped": 0}
-    for name, path, anchor, old, new in KERNEL_MUTANTS:
-        if flt not in name:
-            continue
-        f = os.path.join(ksrc, "kernel/bpf/bpfsig", os.path.basename(path))
+    for name, path, anchor, old, new, test in chosen:
+        f = os.path.join(ksrc, path)
         text = open(f).read()
         try:
             mutated = mutate(text, anchor, old, new)
@@ -223,11 +277,11 @@ def kernel_main(root, flt):
             return 2
         open(f, "w").write(mutated)
         try:
-            r = outcome()
+            r = outcome(test)
         finally:
             open(f, "w").write(text)
         counts[r] += 1
-        print(f"  {r.upper() if r == 'survived' else r:9s} {name}", flush=True)
+        print(f"  {r.upper() if r == 'survived' else r:9s} {name} ({test})", flush=True)
     print(f"kernel mutants: {counts['killed']} killed, {counts['survived']} survived"
           + (f", {counts['stopped']} stopped by the compiler" if counts["stopped"] else ""))
     return 1 if counts["survived"] else 0
