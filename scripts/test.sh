@@ -13,6 +13,12 @@
 #      BPF properties) and their smoke sets
 # Exits non-zero at the first failing stage; the last line always gives the
 # totals per layer so far.
+# --debug: the same run on the KASAN + lockdep kernel (qemu/debug.config,
+# build-debug/), with longer VM time limits.
+if [ "${1:-}" = --debug ]; then
+	export BPFSIG_DEBUG=1
+	shift
+fi
 . "$(dirname "$0")/lib.sh"
 
 t0=$(date +%s)
