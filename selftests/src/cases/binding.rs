@@ -805,10 +805,11 @@ fn exclusive_btf_id_fd(_: &mut Ctx) -> Outcome {
     ) {
         return o;
     }
-    // The map after the choice, by its fd in an ld_imm64.
-    let mut p = Vec::new();
+    // The map bound later, by its fd in an ld_imm64 (the choice is known
+    // from the scan at the start; the ld_imm64 comes first so that it is
+    // bound before the BTF id is looked at).
+    let mut p: Vec<Slot> = ld_imm64(2, 1, 0).to_vec();
     btf_id(&mut p);
-    p.extend(ld_imm64(2, 1, 0));
     p.extend([mov_imm(0, 0), exit()]);
     let mut insns = p.concat();
     let digest = bpfsig_testkit::naive_digest(&insns);
@@ -816,7 +817,7 @@ fn exclusive_btf_id_fd(_: &mut Ctx) -> Outcome {
         Ok(m) => m,
         Err(o) => return o,
     };
-    insns[8 * 2 + 4..8 * 2 + 8].copy_from_slice(&map.as_raw_fd().to_ne_bytes());
+    insns[4..8].copy_from_slice(&map.as_raw_fd().to_ne_bytes());
     refused_with(
         bpf::prog_load(&Load {
             prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
