@@ -47,16 +47,21 @@ cmp -s "$TEST_CERT" "$BPFSIG_CACHE/certs/bpfsig-test.pem" || cp "$TEST_CERT" "$B
 printf 'CONFIG_SYSTEM_TRUSTED_KEYS="%s"\n' "$BPFSIG_CACHE/certs/bpfsig-test.pem" >"$BPFSIG_CACHE/certs/keys.config"
 FRAGMENTS+=("$BPFSIG_CACHE/certs/keys.config")
 
-# A variant's first build starts from a copy of the main build: only what
-# depends on the changed options is rebuilt (make follows the config).
+cfg_id=$( (cat "${FRAGMENTS[@]}"; git -C "$KSRC" rev-parse HEAD) | sha256sum | cut -c1-16)
+# A variant whose configuration changed (or its first build) starts from a
+# copy of the main build when that one is current: only what depends on the
+# variant's own options is rebuilt (make follows the config).
 main_build=$BPFSIG_CACHE/build
-if [ -n "${BPFSIG_VARIANT:-}" ] && [ ! -f "$KBUILD/.config" ] && [ -f "$main_build/vmlinux" ]; then
+if [ -n "${BPFSIG_VARIANT:-}" ] && [ "$(cat "$KBUILD/.bpfsig-config-id" 2>/dev/null)" != "$cfg_id" ] &&
+	[ -f "$main_build/vmlinux" ] &&
+	[ "$(cat "$main_build/.bpfsig-config-id" 2>/dev/null)" = "$( (cat "${FRAGMENTS[0]}" "${FRAGMENTS[-1]}"
+		git -C "$KSRC" rev-parse HEAD) | sha256sum | cut -c1-16)" ]; then
 	log "seeding $KBUILD from $main_build"
+	rm -rf "$KBUILD" && mkdir -p "$KBUILD"
 	cp -a "$main_build/." "$KBUILD/"
 	rm -f "$KBUILD/.bpfsig-config-id"
 fi
 
-cfg_id=$( (cat "${FRAGMENTS[@]}"; git -C "$KSRC" rev-parse HEAD) | sha256sum | cut -c1-16)
 if [ ! -f "$KBUILD/.config" ] || [ "$(cat "$KBUILD/.bpfsig-config-id" 2>/dev/null)" != "$cfg_id" ]; then
 	log "configuring: tinyconfig + ${FRAGMENTS[*]#"$BPFSIG_ROOT/"}"
 	{
