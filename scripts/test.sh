@@ -32,7 +32,7 @@ cd "$BPFSIG_ROOT"
 declare -A totals
 totals_line() {
 	local l out=""
-	for l in host mutants fuzz disasm repro inspect kunit vm test_progs variants; do
+	for l in runner host mutants fuzz disasm repro inspect kunit vm test_progs variants; do
 		[ -n "${totals[$l]:-}" ] && out+="${out:+; }$l ${totals[$l]}"
 	done
 	log "totals: ${out:-no layer ran} ($(since "$t0") s)"
@@ -41,6 +41,10 @@ trap totals_line EXIT
 
 stage "series: patches/ carries the repository's in-kernel sources as they are"
 python3 scripts/series.py check "$BPFSIG_ROOT" "$BPFSIG_ROOT/patches"
+
+stage "runner: its own checks refuse what they must"
+bash scripts/runner-check.sh | tee "$BPFSIG_CACHE/runner-check.log"
+totals[runner]=$(sed -n 's/^runner: \([0-9]*\) .*/\1 crafted inputs/p' "$BPFSIG_CACHE/runner-check.log")
 
 stage "toolchain"
 bash scripts/setup-toolchain.sh
