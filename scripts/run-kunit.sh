@@ -5,7 +5,8 @@
 # panicked or oopsed, or no complete results appeared within the time limit.
 #
 # QEMU uses TCG: on these machines /dev/kvm opens but QEMU aborts or hangs with
-# it. BPFSIG_ACCEL=kvm tries it anyway.
+# it. BPFSIG_ACCEL=kvm tries it anyway. BPFSIG_QEMU_EXTRA: more QEMU
+# arguments (the benchmarks' -icount).
 . "$(dirname "$0")/lib.sh"
 
 limit=${BPFSIG_KUNIT_TIMEOUT:-$([ "${BPFSIG_DEBUG:-0}" = 1 ] && echo 900 || echo 180)}
@@ -33,7 +34,7 @@ set +e
 timeout --foreground -k 5 "$limit" qemu-system-x86_64 -accel "${BPFSIG_ACCEL:-tcg}" -M q35 -cpu max -smp 2 -m 1G \
 	-nographic -no-reboot -kernel "$img" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 oops=panic kunit.enable=1 ${BPFSIG_KUNIT_ARGS:-kunit.filter=speed>slow}" \
-	</dev/null >"$console" 2>&1
+	${BPFSIG_QEMU_EXTRA:-} </dev/null >"$console" 2>&1
 rc=$?
 set -e
 tr -d '\r' <"$console" >"$console.txt"
