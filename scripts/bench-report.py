@@ -42,7 +42,7 @@ def insns(hdr):
 
 
 p = print
-p("Times are guest time. **icount**: QEMU counts instructions (`-icount shift=0,sleep=off`),")
+p("Times are guest time. **icount**: QEMU counts instructions (`-icount shift=0,sleep=off`, one vCPU),")
 p("so 1 ns of guest time is one guest instruction and a figure is the same from run to")
 p("run; the targets are decided on it. **wall**: plain TCG, guest time follows the host's")
 p("wall clock and its load; shown for comparison only.")

@@ -135,4 +135,4 @@ else
 fi
 
 log "all tests passed in $(since "$t0") s"
-echo "$(date -u +%Y-%m-%dT%H:%MZ) $(since "$t0") $run_kind" >>"$BPFSIG_CACHE/test-runs.log"
+echo "$(date -u +%Y-%m-%dT%H:%MZ) $(since "$t0") $([ "${BPFSIG_DEBUG:-0}" = 1 ] && echo debug-)$run_kind" >>"$BPFSIG_CACHE/test-runs.log"
