@@ -10,7 +10,7 @@
 #      skeletons of real BPF programs (reproducible), 7.2's test_progs tests
 #   7. VM selftests under virtme-ng (syscall-level cases and the skeletons)
 #   8. 7.2's test_progs; the kernel variants (CONFIG_BPFSIG=n, IPE without
-#      BPF properties, CONFIG_SECURITY=n) and their smoke sets
+#      BPF properties) and their smoke sets
 # Exits non-zero at the first failing stage; the last line always gives the
 # totals per layer so far.
 # --debug: the same run on the KASAN + lockdep kernel (qemu/debug.config,
@@ -119,14 +119,14 @@ stage "7.2's test_progs: signed_loader and map_excl, built from the patched tree
 bash scripts/run-test-progs.sh | tee "$BPFSIG_CACHE/test_progs.summary"
 totals[test_progs]=$(sed -n 's/^test_progs: //p' "$BPFSIG_CACHE/test_progs.summary")
 
-stage "kernel variants: the series without bpfsig, IPE without its BPF properties, no LSMs"
+stage "kernel variants: the series without bpfsig, IPE without its BPF properties"
 # Each is built from a copy of the main build (only what the changed options
 # touch is rebuilt) and boots into its smoke set (selftests/src/cases/variant.rs).
 if [ "${BPFSIG_DEBUG:-0}" = 1 ]; then
 	log "skipped on the debug kernel (the variants are the project's config minus an option)"
 else
 	out=""
-	for v in bpfsig-n ipe-prop-n security-n; do
+	for v in bpfsig-n ipe-prop-n; do
 		BPFSIG_VARIANT=$v bash scripts/build-kernel.sh
 		BPFSIG_VARIANT=$v bash scripts/run-selftests.sh || die "the $v kernel failed its smoke set"
 		out+="${out:+, }$v $(sed -n 's/^selftests: \([0-9]*\) passed.*/\1/p' "$BPFSIG_CACHE/selftests-$v.log" | tail -1)/$(expected "vm-$v")"

@@ -151,25 +151,6 @@ fn example_policy_parses_with_one_warning(_: &mut Ctx) -> Outcome {
     Outcome::Pass
 }
 
-/// SPEC §7: without CONFIG_SECURITY the post-integrity hook is a stub that
-/// returns 0: signed skeletons still prove their metadata and are promoted
-/// (their runners check the loader's verdict is METADATA_VERIFIED).
-fn signed_skeletons_are_promoted(_: &mut Ctx) -> Outcome {
-    for name in ["counter", "maps"] {
-        if let o @ (Outcome::Fail(_) | Outcome::Skip(_)) = runner(name, &[]) {
-            return o;
-        }
-    }
-    Outcome::Pass
-}
-
-/// The variant is what it says: no LSM, so no securityfs entry for IPE.
-fn no_lsm(_: &mut Ctx) -> Outcome {
-    let lsms = std::fs::read_to_string("/sys/kernel/security/lsm").unwrap_or_default();
-    check!(lsms.is_empty(), "LSMs are active: {lsms}");
-    Outcome::Pass
-}
-
 /// The cases of variant `name` (qemu/variant-NAME.config), if it is one.
 pub fn cases(name: &str) -> Option<&'static [crate::Case]> {
     match name {
@@ -192,13 +173,6 @@ pub fn cases(name: &str) -> Option<&'static [crate::Case]> {
             (
                 "ipe_prop_n::example_policy_parses_with_one_warning",
                 example_policy_parses_with_one_warning,
-            ),
-        ]),
-        "security-n" => Some(&[
-            ("security_n::no_lsm", no_lsm),
-            (
-                "security_n::signed_skeletons_are_promoted",
-                signed_skeletons_are_promoted,
             ),
         ]),
         _ => None,
