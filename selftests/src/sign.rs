@@ -77,18 +77,19 @@ impl Signer {
     /// The test key of `dir` (`signing.crt.pem`, `signing.key.pem`), which
     /// the test kernel trusts as a builtin key: signatures for keyring 0.
     pub fn builtin(dir: &std::path::Path) -> Result<Self, String> {
-        let tmp = std::env::temp_dir().join(format!("bpfsig-builtin-{}", std::process::id()));
+        Self::committed(dir, "signing", 0)
+    }
+
+    /// A committed test key (`dir`'s `STEM.crt.pem`, `STEM.key.pem`) for
+    /// `keyring`, copied so that the signer owns (and removes) its files.
+    fn committed(dir: &std::path::Path, stem: &str, keyring: i32) -> Result<Self, String> {
+        let tmp = std::env::temp_dir().join(format!("bpfsig-{stem}-{}", std::process::id()));
         std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
-        for (from, to) in [
-            ("signing.crt.pem", "cert.pem"),
-            ("signing.key.pem", "key.pem"),
-        ] {
-            std::fs::copy(dir.join(from), tmp.join(to)).map_err(|e| format!("{from}: {e}"))?;
+        for (from, to) in [("crt.pem", "cert.pem"), ("key.pem", "key.pem")] {
+            let from = format!("{stem}.{from}");
+            std::fs::copy(dir.join(&from), tmp.join(to)).map_err(|e| format!("{from}: {e}"))?;
         }
-        Ok(Self {
-            dir: tmp,
-            keyring: 0,
-        })
+        Ok(Self { dir: tmp, keyring })
     }
 
     /// A fresh key whose certificate the builtin test key (`dir`'s
@@ -161,18 +162,7 @@ impl Signer {
     /// platform keyring: signatures for keyring 2
     /// (`VERIFY_USE_PLATFORM_KEYRING`).
     pub fn platform(dir: &std::path::Path) -> Result<Self, String> {
-        let tmp = std::env::temp_dir().join(format!("bpfsig-platform-{}", std::process::id()));
-        std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
-        for (from, to) in [
-            ("platform.crt.pem", "cert.pem"),
-            ("platform.key.pem", "key.pem"),
-        ] {
-            std::fs::copy(dir.join(from), tmp.join(to)).map_err(|e| format!("{from}: {e}"))?;
-        }
-        Ok(Self {
-            dir: tmp,
-            keyring: 2,
-        })
+        Self::committed(dir, "platform", 2)
     }
 
     /// Another keyring holding the same certificate.

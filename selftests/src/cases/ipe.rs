@@ -59,13 +59,23 @@ pub(crate) fn activate(dir: &Path, text: &str, name: &str) -> Result<(), String>
         .map_err(|e| format!("activating {name}: {e}"))
 }
 
+/// A policy that allows everything (it restores loads after a case).
+pub(crate) const ALLOW_ALL: &str =
+    "policy_name=bpfsig_allow_all policy_version=0.0.2\nDEFAULT action=ALLOW\n";
+
+/// The skeleton directory (with the test keys) and the example policy's text.
+pub(crate) fn example_policy() -> Result<(std::path::PathBuf, String), Outcome> {
+    let dir = skel_dir().map_err(Outcome::Fail)?;
+    let text = std::fs::read_to_string(dir.join("example.policy"))
+        .map_err(|e| Outcome::Fail(format!("example.policy: {e}")))?;
+    Ok((dir, text))
+}
+
 fn example(ctx: &mut Ctx) -> Result<(), Outcome> {
     if ctx.ipe_example_active {
         return Ok(());
     }
-    let dir = skel_dir().map_err(Outcome::Fail)?;
-    let text = std::fs::read_to_string(dir.join("example.policy"))
-        .map_err(|e| Outcome::Fail(format!("example.policy: {e}")))?;
+    let (dir, text) = example_policy()?;
     activate(&dir, &text, "bpfsig_example").map_err(Outcome::Fail)?;
     ctx.ipe_example_active = true;
     Ok(())
@@ -634,8 +644,7 @@ fn allow_all_policy_restores_loads(ctx: &mut Ctx) -> Outcome {
         Ok(d) => d,
         Err(e) => return Outcome::Fail(e),
     };
-    let text = "policy_name=bpfsig_allow_all policy_version=0.0.2\nDEFAULT action=ALLOW\n";
-    if let Err(e) = activate(&dir, text, "bpfsig_allow_all") {
+    if let Err(e) = activate(&dir, ALLOW_ALL, "bpfsig_allow_all") {
         return Outcome::Fail(e);
     }
     ctx.ipe_example_active = false;

@@ -4,8 +4,8 @@
 //! set, the binary runs that variant's cases in place of the full set, and
 //! each case asserts what its configuration promises (SPEC §5, §8, §9).
 
-use super::ipe::activate;
-use super::skel::{runner, skel_dir};
+use super::ipe::{activate, example_policy, ALLOW_ALL};
+use super::skel::runner;
 use crate::asm::*;
 use crate::{bpf, check, Ctx, Outcome};
 use std::os::fd::AsRawFd;
@@ -59,13 +59,9 @@ fn signed_7_2_skeletons_load(_: &mut Ctx) -> Outcome {
 /// The example policy parses and is enforced (IPE's BPF properties do not
 /// depend on bpfsig): an unsigned load is denied; allow-all restores.
 fn example_policy_is_enforced(_: &mut Ctx) -> Outcome {
-    let dir = match skel_dir() {
-        Ok(d) => d,
-        Err(e) => return Outcome::Fail(e),
-    };
-    let text = match std::fs::read_to_string(dir.join("example.policy")) {
-        Ok(t) => t,
-        Err(e) => return Outcome::Fail(format!("example.policy: {e}")),
+    let (dir, text) = match example_policy() {
+        Ok(p) => p,
+        Err(o) => return o,
     };
     if let Err(e) = activate(&dir, &text, "bpfsig_example") {
         return Outcome::Fail(e);
@@ -77,8 +73,7 @@ fn example_policy_is_enforced(_: &mut Ctx) -> Outcome {
         name: "bpfsig_unsigned",
         ..Default::default()
     });
-    let allow = "policy_name=bpfsig_allow_all policy_version=0.0.2\nDEFAULT action=ALLOW\n";
-    if let Err(e) = activate(&dir, allow, "bpfsig_allow_all") {
+    if let Err(e) = activate(&dir, ALLOW_ALL, "bpfsig_allow_all") {
         return Outcome::Fail(e);
     }
     match r {
@@ -122,13 +117,9 @@ fn bpf_warnings() -> usize {
 /// properties parses (it stays valid) and logs one warning; a policy that
 /// names none logs nothing.
 fn example_policy_parses_with_one_warning(_: &mut Ctx) -> Outcome {
-    let dir = match skel_dir() {
-        Ok(d) => d,
-        Err(e) => return Outcome::Fail(e),
-    };
-    let text = match std::fs::read_to_string(dir.join("example.policy")) {
-        Ok(t) => t,
-        Err(e) => return Outcome::Fail(format!("example.policy: {e}")),
+    let (dir, text) = match example_policy() {
+        Ok(p) => p,
+        Err(o) => return o,
     };
     let before = bpf_warnings();
     if let Err(e) = activate(&dir, &text, "bpfsig_example") {
@@ -140,8 +131,7 @@ fn example_policy_parses_with_one_warning(_: &mut Ctx) -> Outcome {
         "{} warnings for the example policy, expected 1",
         after - before
     );
-    let allow = "policy_name=bpfsig_allow_all policy_version=0.0.2\nDEFAULT action=ALLOW\n";
-    if let Err(e) = activate(&dir, allow, "bpfsig_allow_all") {
+    if let Err(e) = activate(&dir, ALLOW_ALL, "bpfsig_allow_all") {
         return Outcome::Fail(e);
     }
     check!(
