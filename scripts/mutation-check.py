@@ -21,28 +21,41 @@ import tempfile
 CORE = "rust/bpfsig-core/src/"
 
 # (name, file, anchor, text, replacement). The anchor is the item the
-# mutation is in ("pub fn decide", "const SAVED_IMMS"): it must occur once in
+# mutation is in ("pub fn decide", "const SAVED_LOADS"): it must occur once in
 # the file, and the text once in that item, compared without whitespace,
 # so that a rustfmt reflow neither drops a mutant nor moves it elsewhere.
 MUTANTS = [
-    ("digest: skip the map state when imm == 0", CORE + "digest.rs", "fn prog_digest_batched",
-     "if state.step(&insn) && insn.imm != 0 {", "if insn.imm != 0 && state.step(&insn) {"),
+    ("digest: a map load with a zero imm does not take its second slot", CORE + "digest.rs",
+     "fn prog_digest_batched",
+     "if !starts_map_load(bytes, first) {",
+     "if !starts_map_load(bytes, first) || bytes.get(first.saturating_add(4)..next) == Some(&[0u8; 4][..]) {"),
+    ("digest: the slot after a map load's first may start another", CORE + "digest.rs",
+     "fn prog_digest_batched",
+     "let both = continues_map_load(bytes, next);\n        next = next.saturating_add(INSN_SIZE);",
+     "let both = continues_map_load(bytes, next);"),
+    ("digest: a valid second slot's imm stays in the digest", CORE + "digest.rs", "fn zero",
+     "if both {\n            if let Some(imm) = imm_mut(bytes, second) {", "if false {\n            if let Some(imm) = imm_mut(bytes, second) {"),
+    ("digest: a second imm that was zeroed is not put back", CORE + "digest.rs", "fn restore",
+     "if let Some(dst) = imm_mut(stretch, first.saturating_add(INSN_SIZE)) {\n                *dst = imm1;\n            }", ""),
+    ("digest: the last slots (after the last group of four) are not scanned", CORE + "digest.rs",
+     "fn next_ld_imm64",
+     "for s in quads.remainder().chunks_exact(INSN_SIZE) {", "for s in [0u8; 0].chunks_exact(INSN_SIZE) {"),
     ("digest: the program is not restored at the end", CORE + "digest.rs", "fn prog_digest_batched",
      "    h.update(bytes.get(from..).unwrap_or_default());\n"
      "    zeroed.restore(bytes.get_mut(from..).unwrap_or_default());\n",
      "    h.update(bytes.get(from..).unwrap_or_default());\n"),
-    ("digest: a full set of zeroed imms is not hashed first", CORE + "digest.rs", "fn prog_digest_batched",
-     "Some(rel) if zeroed.len < N => rel,", "Some(rel) if zeroed.len <= N => rel,"),
-    ("digest: a hashed set is forgotten, not restored", CORE + "digest.rs", "fn prog_digest_batched",
-     "zeroed.restore(bytes.get_mut(from..).unwrap_or_default());\n                    from = at;",
-     "zeroed.len = 0;\n                    from = at;"),
-    ("digest: a set is restored before it is hashed", CORE + "digest.rs", "fn prog_digest_batched",
-     "h.update(bytes.get(from..at).unwrap_or_default());\n"
-     "                    zeroed.restore(bytes.get_mut(from..).unwrap_or_default());",
-     "zeroed.restore(bytes.get_mut(from..).unwrap_or_default());\n"
-     "                    h.update(bytes.get(from..at).unwrap_or_default());"),
-    ("digest: more imms per stretch than the stack budget", CORE + "digest.rs", "const SAVED_IMMS",
-     "pub const SAVED_IMMS: usize = 64;", "pub const SAVED_IMMS: usize = 512;"),
+    ("digest: a full set of zeroed imms is not hashed first", CORE + "digest.rs", "fn zero",
+     "Some(rel) if self.len < N => rel,", "Some(rel) if self.len <= N => rel,"),
+    ("digest: a hashed set is forgotten, not restored", CORE + "digest.rs", "fn zero",
+     "self.restore(bytes.get_mut(*from..).unwrap_or_default());\n                *from = first;",
+     "self.len = 0;\n                *from = first;"),
+    ("digest: a set is restored before it is hashed", CORE + "digest.rs", "fn zero",
+     "h.update(bytes.get(*from..first).unwrap_or_default());\n"
+     "                self.restore(bytes.get_mut(*from..).unwrap_or_default());",
+     "self.restore(bytes.get_mut(*from..).unwrap_or_default());\n"
+     "                h.update(bytes.get(*from..first).unwrap_or_default());"),
+    ("digest: more imms per stretch than the stack budget", CORE + "digest.rs", "const SAVED_LOADS",
+     "pub const SAVED_LOADS: usize = 32;", "pub const SAVED_LOADS: usize = 256;"),
     ("btf: no type_off % 4 check", CORE + "btf.rs", "fn sections",
      "if type_off % 4 != 0\n        || type_len", "if type_len"),
     ("btf: no layout/string overlap check", CORE + "btf.rs", "fn sections",

@@ -86,7 +86,7 @@ mod tests {
     use super::*;
     use crate::btf::{index_len, Btf, Kind, TypeTable};
     use crate::crypto::KernelSha256;
-    use crate::digest::{prog_digest, prog_digest_batched, SAVED_IMMS};
+    use crate::digest::{prog_digest, prog_digest_batched, SAVED_LOADS};
     use crate::insn::InsnsMut;
     use crate::metadata::{decide, Caller, Decision, MapView, MetaError};
     use crate::proto::{func_proto, ArgKind};
@@ -127,7 +127,7 @@ mod tests {
             assert!(ok);
         }
         // More map loads than the digest zeroes before hashing a stretch.
-        let mut prog = dense_program(SAVED_IMMS * 3 + 1)?;
+        let mut prog = dense_program(SAVED_LOADS * 3 + 1)?;
         assert_eq!(digest(&mut prog)?, naive_digest(&prog)?);
         Ok(())
     }

@@ -15,71 +15,161 @@ use crate::sha256::Sha256;
 /// Length of a digest.
 pub const DIGEST_SIZE: usize = 32;
 
-/// The masking rule of `bpf_prog_calc_tag()`, one slot at a time.
-///
-/// Note the quirk it preserves: after a map `ld_imm64` whose second slot is not
-/// a valid continuation, that slot is *not* considered as the start of a new
-/// map load, exactly as in C.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct MaskState {
-    was_ld_map: bool,
-}
-
-impl MaskState {
-    /// Whether `insn`'s imm is excluded from the digest, advancing the state.
-    pub fn step(&mut self, insn: &Insn) -> bool {
-        if !self.was_ld_map
-            && insn.is_ld_imm64()
+/// Whether the slot at byte `at` is the first slot of a map-fd or map-value
+/// `ld_imm64`, whose imm the digest excludes.
+fn starts_map_load(bytes: &[u8], at: usize) -> bool {
+    slot(bytes, at).is_some_and(|s| {
+        let insn = Insn::from_bytes(s);
+        insn.is_ld_imm64()
             && (insn.src_reg == BPF_PSEUDO_MAP_FD || insn.src_reg == BPF_PSEUDO_MAP_VALUE)
-        {
-            self.was_ld_map = true;
-            true
-        } else if self.was_ld_map
-            && insn.code == 0
-            && insn.dst_reg == 0
-            && insn.src_reg == 0
-            && insn.off == 0
-        {
-            self.was_ld_map = false;
-            true
-        } else {
-            self.was_ld_map = false;
-            false
-        }
-    }
+    })
 }
 
-/// How many non-zero imms are zeroed before a stretch is hashed and they are
-/// restored: the stack cost (8 bytes each) against the number of SHA-256 calls.
-pub const SAVED_IMMS: usize = 64;
+/// Whether the slot at byte `at` is a valid second slot (code, registers and
+/// off all zero), whose imm the digest excludes after a map load's first.
+fn continues_map_load(bytes: &[u8], at: usize) -> bool {
+    slot(bytes, at).is_some_and(|s| {
+        let insn = Insn::from_bytes(s);
+        insn.code == 0 && insn.dst_reg == 0 && insn.src_reg == 0 && insn.off == 0
+    })
+}
+
+fn slot(bytes: &[u8], at: usize) -> Option<[u8; INSN_SIZE]> {
+    let s = bytes.get(at..at.checked_add(INSN_SIZE)?)?;
+    <[u8; INSN_SIZE]>::try_from(s).ok()
+}
+
+/// Byte offset of the first `ld_imm64` slot at or after byte `at`, a slot
+/// boundary.
+///
+/// This runs over every instruction of every load, so it reads only the code
+/// byte of each slot, four slots per step (about 3 machine instructions per
+/// BPF instruction; C's masking loop spends 12 on each as it copies it).
+#[inline]
+fn next_ld_imm64(bytes: &[u8], at: usize) -> Option<usize> {
+    // Plain loops and fixed indices: an iterator adapter with a counter would
+    // carry an overflow check and a panic path in the kernel build.
+    const STEP: usize = 4 * INSN_SIZE;
+    let mut quads = bytes.get(at..)?.chunks_exact(STEP);
+    let mut base = at;
+    for quad in &mut quads {
+        let Ok(q) = <&[u8; STEP]>::try_from(quad) else {
+            return None;
+        };
+        let k = if q[0] == LD_IMM64 {
+            0
+        } else if q[INSN_SIZE] == LD_IMM64 {
+            INSN_SIZE
+        } else if q[2 * INSN_SIZE] == LD_IMM64 {
+            2 * INSN_SIZE
+        } else if q[3 * INSN_SIZE] == LD_IMM64 {
+            3 * INSN_SIZE
+        } else {
+            base = base.checked_add(STEP)?;
+            continue;
+        };
+        return base.checked_add(k);
+    }
+    for s in quads.remainder().chunks_exact(INSN_SIZE) {
+        if s.first() == Some(&LD_IMM64) {
+            return Some(base);
+        }
+        base = base.checked_add(INSN_SIZE)?;
+    }
+    None
+}
+
+/// How many map loads have their imms zeroed before a stretch is hashed and
+/// they are restored: the stack cost (12 bytes each) against the number of
+/// SHA-256 calls.
+pub const SAVED_LOADS: usize = 32;
 
 /// Byte offset of `imm` in an instruction slot.
 const IMM_OFF: usize = 4;
 
-/// Imms zeroed in the stretch being hashed: their slots' offsets from the
-/// start of the stretch and their original bytes.
+/// The map loads whose imms are zeroed in the stretch being hashed: the
+/// offsets of their first slots from the start of the stretch, and both imms
+/// as they were. The second is saved and put back even when it stays in the
+/// digest (not a valid continuation): writing back what is there changes
+/// nothing, and the restore need not know which rule applied.
 struct Zeroed<const N: usize> {
     rel: [u32; N],
-    imm: [[u8; 4]; N],
+    imms: [[[u8; 4]; 2]; N],
     len: usize,
 }
 
-// Its stack cost (520 bytes), well under the 2 KiB frame limit C is held to.
-const _: () = assert!(core::mem::size_of::<Zeroed<SAVED_IMMS>>() <= 520);
+// Its stack cost (392 bytes), well under the 2 KiB frame limit C is held to.
+const _: () = assert!(core::mem::size_of::<Zeroed<SAVED_LOADS>>() <= 392);
 
 impl<const N: usize> Zeroed<N> {
-    /// With no room for an imm nothing could be masked.
+    /// With no room for a load nothing could be masked.
     const NOT_EMPTY: () = assert!(N > 0);
+
+    /// Zeroes the imm of the map load whose first slot is at byte `first`,
+    /// and the second slot's imm if `both`, saving them. When the set is full
+    /// (or, beyond 4 GiB, the offset does not fit a `u32`), the stretch so
+    /// far is hashed and restored first and a new one starts at `first`.
+    #[inline]
+    fn zero<H: Sha256>(
+        &mut self,
+        bytes: &mut [u8],
+        from: &mut usize,
+        first: usize,
+        both: bool,
+        h: &mut H,
+    ) {
+        let second = first.saturating_add(INSN_SIZE);
+        let Some(imm0) = imm(bytes, first) else {
+            return;
+        };
+        let imm1 = imm(bytes, second).unwrap_or_default();
+        if imm0 == [0; 4] && (!both || imm1 == [0; 4]) {
+            return;
+        }
+        let rel = match first.checked_sub(*from).and_then(|d| u32::try_from(d).ok()) {
+            Some(rel) if self.len < N => rel,
+            _ => {
+                h.update(bytes.get(*from..first).unwrap_or_default());
+                self.restore(bytes.get_mut(*from..).unwrap_or_default());
+                *from = first;
+                0
+            }
+        };
+        let (Some(r), Some(i)) = (self.rel.get_mut(self.len), self.imms.get_mut(self.len)) else {
+            return;
+        };
+        *r = rel;
+        *i = [imm0, imm1];
+        self.len = self.len.saturating_add(1);
+        if let Some(imm) = imm_mut(bytes, first) {
+            *imm = [0; 4];
+        }
+        if both {
+            if let Some(imm) = imm_mut(bytes, second) {
+                *imm = [0; 4];
+            }
+        }
+    }
 
     /// Puts every saved imm back into `stretch` and forgets them.
     fn restore(&mut self, stretch: &mut [u8]) {
-        for (&rel, &imm) in self.rel.iter().zip(&self.imm).take(self.len) {
-            if let Some(dst) = imm_mut(stretch, rel as usize) {
-                *dst = imm;
+        for (&rel, &[imm0, imm1]) in self.rel.iter().zip(&self.imms).take(self.len) {
+            let first = rel as usize;
+            if let Some(dst) = imm_mut(stretch, first) {
+                *dst = imm0;
+            }
+            if let Some(dst) = imm_mut(stretch, first.saturating_add(INSN_SIZE)) {
+                *dst = imm1;
             }
         }
         self.len = 0;
     }
+}
+
+/// The imm of the slot at byte offset `at`.
+fn imm(bytes: &[u8], at: usize) -> Option<[u8; 4]> {
+    let imm = bytes.get(at.checked_add(IMM_OFF)?..at.checked_add(INSN_SIZE)?)?;
+    <[u8; 4]>::try_from(imm).ok()
 }
 
 /// The imm of the slot at byte offset `at`, as a fixed-size array so that
@@ -96,10 +186,10 @@ fn imm_mut(bytes: &mut [u8], at: usize) -> Option<&mut [u8; 4]> {
 /// the caller must own it exclusively (at `BPF_PROG_LOAD` entry nobody else can
 /// see it yet), which `&mut` guarantees here.
 pub fn prog_digest<H: Sha256>(insns: &mut InsnsMut<'_>, h: H) -> [u8; DIGEST_SIZE] {
-    prog_digest_batched::<H, SAVED_IMMS>(insns, h)
+    prog_digest_batched::<H, SAVED_LOADS>(insns, h)
 }
 
-/// [`prog_digest`] zeroing up to `N` imms per stretch; the same digest for any
+/// [`prog_digest`] zeroing the imms of up to `N` loads per stretch; the same digest for any
 /// `N` > 0. A parameter so that tests can put the stretch boundary anywhere.
 pub fn prog_digest_batched<H: Sha256, const N: usize>(
     insns: &mut InsnsMut<'_>,
@@ -109,51 +199,26 @@ pub fn prog_digest_batched<H: Sha256, const N: usize>(
     let bytes = insns.bytes_mut();
     let mut zeroed = Zeroed::<N> {
         rel: [0; N],
-        imm: [[0; 4]; N],
+        imms: [[[0; 4]; 2]; N],
         len: 0,
     };
-    let mut state = MaskState::default();
     // Start of the stretch not hashed yet.
     let mut from = 0usize;
-    let mut at = 0usize;
+    let mut next = 0usize;
 
-    while let Some(slot) = bytes.get(at..at.saturating_add(INSN_SIZE)) {
-        // Most slots can neither start nor continue a map load: skip the
-        // decoding (this loop runs for every instruction of every load).
-        if !state.was_ld_map && slot.first() != Some(&LD_IMM64) {
-            at = at.saturating_add(INSN_SIZE);
+    // 7.2's rule: the slot after a map load's first slot is its second slot
+    // whatever it holds, so it never starts a map load itself (even when its
+    // imm stays in the digest because it is not a valid continuation). Imms
+    // are the only bytes changed and the rule never reads them, so zeroing
+    // one cannot change a later decision.
+    while let Some(first) = next_ld_imm64(bytes, next) {
+        next = first.saturating_add(INSN_SIZE);
+        if !starts_map_load(bytes, first) {
             continue;
         }
-        let Ok(raw) = <[u8; INSN_SIZE]>::try_from(slot) else {
-            break;
-        };
-        let insn = Insn::from_bytes(raw);
-        // The rule reads code, registers and off, never imm, so zeroing imms
-        // cannot change a later decision.
-        if state.step(&insn) && insn.imm != 0 {
-            // A full set, or (beyond 4 GiB) an offset u32 cannot hold: hash
-            // the stretch so far, restore it and start the next one here.
-            let rel = match at.checked_sub(from).and_then(|d| u32::try_from(d).ok()) {
-                Some(rel) if zeroed.len < N => rel,
-                _ => {
-                    h.update(bytes.get(from..at).unwrap_or_default());
-                    zeroed.restore(bytes.get_mut(from..).unwrap_or_default());
-                    from = at;
-                    0
-                }
-            };
-            if let (Some(imm), Some(r), Some(i)) = (
-                imm_mut(bytes, at),
-                zeroed.rel.get_mut(zeroed.len),
-                zeroed.imm.get_mut(zeroed.len),
-            ) {
-                *r = rel;
-                *i = *imm;
-                *imm = [0; 4];
-                zeroed.len = zeroed.len.saturating_add(1);
-            }
-        }
-        at = at.saturating_add(INSN_SIZE);
+        let both = continues_map_load(bytes, next);
+        next = next.saturating_add(INSN_SIZE);
+        zeroed.zero(bytes, &mut from, first, both, &mut h);
     }
     h.update(bytes.get(from..).unwrap_or_default());
     zeroed.restore(bytes.get_mut(from..).unwrap_or_default());
@@ -191,7 +256,7 @@ mod tests {
     }
 
     fn digest(bytes: &[u8]) -> [u8; 32] {
-        digest_n::<SAVED_IMMS>(bytes)
+        digest_n::<SAVED_LOADS>(bytes)
     }
 
     /// `n` map-value loads, each after a plain instruction, all `2 n` imms
@@ -274,27 +339,32 @@ mod tests {
 
     #[test]
     fn stretch_boundaries_anywhere() {
-        let half = SAVED_IMMS / 2;
-        // Fewer, exactly as many, one more and several times as many
-        // non-zero imms as one stretch holds.
-        for n in [half - 1, half, half + 1, SAVED_IMMS * 3 + 1] {
+        let full = SAVED_LOADS;
+        // Fewer, exactly as many, one more and several times as many map
+        // loads as one stretch holds.
+        for n in [full - 1, full, full + 1, full * 3 + 1] {
             let p = dense(n);
             assert_eq!(digest(&p), naive(&p), "{n} loads");
-            // Stretches of 1, 2 and 3 imms end inside a map load, between
-            // loads and on the last slot.
+            // Stretches of 1, 2 and 3 loads, the last ending on the last
+            // slot.
             assert_eq!(digest_n::<1>(&p), naive(&p), "{n} loads, N = 1");
             assert_eq!(digest_n::<2>(&p), naive(&p), "{n} loads, N = 2");
             assert_eq!(digest_n::<3>(&p), naive(&p), "{n} loads, N = 3");
         }
-        // A full stretch, then one more imm in the program's last slot.
-        let mut p = dense(half);
+        // A full stretch, then one more load in the program's last slots.
+        let mut p = dense(full);
         p.extend_from_slice(&ins(LD_IMM64, 1, BPF_PSEUDO_MAP_FD, 0, 0));
         p.extend_from_slice(&ins(0, 0, 0, 0, 5));
         assert_eq!(digest(&p), naive(&p));
-        // Zero imms take no room: only the non-zero ones count.
-        let mut q = dense(half);
-        for load in q.chunks_exact_mut(24) {
-            load[20..24].fill(0);
+        // A load whose imms are both zero takes no room; one with a zero
+        // first or second imm does.
+        let mut q = dense(full);
+        for (k, load) in q.chunks_exact_mut(24).enumerate() {
+            match k % 3 {
+                0 => load[12..16].fill(0),
+                1 => load[20..24].fill(0),
+                _ => (load[12..16].fill(0), load[20..24].fill(0)).1,
+            }
         }
         assert_eq!(digest_n::<1>(&q), naive(&q));
     }

@@ -13,7 +13,7 @@ pub fn parse(data: &[u8]) -> Result<u32, BtfError> {
 
 /// `prog_digest` of a copy of `p`, checking that it leaves the copy as it was.
 pub fn digest(p: &[u8]) -> [u8; 32] {
-    digest_n::<{ bpfsig_core::digest::SAVED_IMMS }>(p)
+    digest_n::<{ bpfsig_core::digest::SAVED_LOADS }>(p)
 }
 
 /// [`digest`] with stretches of `N` imms.
