@@ -25,8 +25,7 @@ out=$BPFSIG_CACHE/bench
 rm -rf "$out" && mkdir -p "$out"
 ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a / b:.2f}' if b else '-')" "$1" "$2"; }
 
-bash scripts/setup-toolchain.sh
-bash scripts/fetch-kernel.sh
+setup_and_fetch --no-fuzz
 bash scripts/build-kernel.sh
 bash scripts/build-skels.sh
 (cargo build -q --release -p bpfsig-selftests) || die "building the selftests failed"

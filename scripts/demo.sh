@@ -10,8 +10,7 @@
 t0=$(date +%s)
 cd "$BPFSIG_ROOT"
 log "== setting up (toolchain, 7.2 sources, the series)"
-bash scripts/setup-toolchain.sh
-bash scripts/fetch-kernel.sh
+setup_and_fetch --no-fuzz
 log "== building the kernel (cached after the first time)"
 bash scripts/build-kernel.sh
 log "== building libbpf, bpftool and the signed skeletons from the patched tree"

@@ -88,11 +88,33 @@ SRC
 
 # Sets up the private apt configuration, fills the array APT_OPTS with its
 # options and updates its lists; dies with apt's own words if that fails.
+# Lists updated in the last hour are used as they are: the set-up updates
+# them once before fetching the sources and pahole side by side, and two
+# apt-get updates of the same lists at once would fight over their lock.
 apt_private_update() {
 	apt_private_init
 	mapfile -t APT_OPTS < <(apt_private_opts)
+	[ -n "$(find "$APT_DIR/updated" -mmin -60 2>/dev/null)" ] && return 0
 	apt-get "${APT_OPTS[@]}" update -qq >/dev/null 2>"$BPFSIG_CACHE/apt.err" ||
 		die "private apt update (trixie/sid) failed (no network to the Debian archive?): $(tail -3 "$BPFSIG_CACHE/apt.err")"
+	touch "$APT_DIR/updated"
+}
+
+# The toolchain (setup-toolchain.sh ARGS) and the kernel sources
+# (fetch-kernel.sh), side by side: importing the sources is downloads, disk
+# and git on one core, while cargo install compiles on both. Debian's
+# packages come first, as both need them.
+setup_and_fetch() {
+	bash "$BPFSIG_ROOT/scripts/setup-toolchain.sh" --apt-only
+	if [ ! -d "$KSRC/.git" ]; then
+		log "fetching the 7.2 sources while the toolchain installs (log: $BPFSIG_CACHE/fetch.log)"
+		apt_private_update
+	fi
+	bash "$BPFSIG_ROOT/scripts/fetch-kernel.sh" >"$BPFSIG_CACHE/fetch.log" 2>&1 &
+	local fetch=$!
+	bash "$BPFSIG_ROOT/scripts/setup-toolchain.sh" "$@" || { kill "$fetch" 2>/dev/null; wait "$fetch"; exit 1; }
+	wait "$fetch" || { cat "$BPFSIG_CACHE/fetch.log" >&2; die "fetching the kernel sources failed"; }
+	cat "$BPFSIG_CACHE/fetch.log" >&2
 }
 
 # The make invocation every kernel step uses: Debian's Rust 1.96, LLVM 19,

@@ -2,7 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0
 # Install everything the kernel build, QEMU runs and VM selftests need.
 # Idempotent: a second run checks versions and returns in seconds.
+#   --apt-only   only Debian's packages (what fetch-kernel.sh needs too)
+#   --no-fuzz    no cargo-fuzz (the demo does not fuzz)
 . "$(dirname "$0")/lib.sh"
+
+apt_only=0 fuzz=1
+for a in "$@"; do
+	case "$a" in
+	--apt-only) apt_only=1 ;;
+	--no-fuzz) fuzz=0 ;;
+	*) die "setup-toolchain.sh: unknown option $a" ;;
+	esac
+done
 
 export DEBIAN_FRONTEND=noninteractive
 t0=$(date +%s)
@@ -27,6 +38,7 @@ fi
 [ -x /usr/bin/rustc ] && /usr/bin/rustc --version | grep -q '^rustc 1\.96' ||
 	die "Debian rustc 1.96 (rustc-web) not found at /usr/bin/rustc"
 [ -d "$RUST_LIB_SRC_DEB" ] || die "rust-web-src missing: $RUST_LIB_SRC_DEB"
+((apt_only == 0)) || exit 0
 
 # bindgen-cli, pinned. Debian's cargo-web builds it; rustup's cargo would do too.
 if ! "$BINDGEN" --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
@@ -36,7 +48,7 @@ if ! "$BINDGEN" --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
 fi
 
 # cargo-fuzz for the fuzz smoke runs (libFuzzer is built by its crate with g++).
-if ! command -v cargo-fuzz >/dev/null; then
+if ((fuzz)) && ! command -v cargo-fuzz >/dev/null; then
 	log "cargo install cargo-fuzz (about a minute)"
 	cargo install --quiet --locked cargo-fuzz || die "cargo install cargo-fuzz failed (no network to crates.io?)"
 fi

@@ -46,8 +46,8 @@ stage "runner: its own checks refuse what they must"
 bash scripts/runner-check.sh | tee "$BPFSIG_CACHE/runner-check.log"
 totals[runner]=$(sed -n 's/^runner: \([0-9]*\) .*/\1 crafted inputs/p' "$BPFSIG_CACHE/runner-check.log")
 
-stage "toolchain"
-bash scripts/setup-toolchain.sh
+stage "toolchain and the 7.2 sources"
+setup_and_fetch
 
 stage "host: fmt, clippy, cargo test"
 cargo fmt --all -- --check || die "cargo fmt --check: run cargo fmt"
@@ -79,7 +79,6 @@ bash scripts/fuzz.sh "${BPFSIG_FUZZ_SECONDS:-5}"
 totals[fuzz]="4 targets, 0 crashes"
 
 stage "kernel"
-bash scripts/fetch-kernel.sh
 bash scripts/build-kernel.sh
 
 stage "disassembler (host, patched tree)"
