@@ -15,7 +15,7 @@ import sys
 SHARE_POINTS = 0.05
 
 # The columns that name a row (the others are measurements).
-KEYS = {"instructions", "map load every", "object", "calls"}
+KEYS = {"instructions", "map load every", "object", "calls", "loader"}
 
 
 def tables(path):

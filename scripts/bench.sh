@@ -10,12 +10,13 @@
 #   3. load latency: bpf_load_and_run() of a signed skeleton, both loader shapes
 #   4. resolution: PROG_BTF calls vs the same calls by vmlinux id, 1..2048 calls
 #   5. build loop: warm test run, one Rust file touched, one C file touched
-#      (and the last cold run recorded by scripts/test.sh)
+#   6. fresh machine: the stage times of the last demo.sh and test.sh runs
+#      that started from an empty cache (timing-*-fresh.txt)
 # Writes BENCHMARKS.md (machine, date, commit) and prints it.
 #   BPFSIG_BENCH_RUNS   loads per skeleton for 3 (default 101)
 #   BPFSIG_BENCH_QUICK=1  skip 5's warm test run
-#   BPFSIG_BENCH_COLD_FROM  a cache dir whose test-runs.log has the cold run
-#                           to report (e.g. the empty cache .ci/run was given)
+#   BPFSIG_BENCH_COLD_FROM  the cache dirs of those runs, space-separated
+#                           (default: this one)
 . "$(dirname "$0")/lib.sh"
 
 cd "$BPFSIG_ROOT"
@@ -62,7 +63,7 @@ for round in 1 2 3 4 5; do
 		for v in "" -7.2; do SKEL_BENCH=$((runs / 5)) bin/\$p\$v signing.crt.der | sed -n "s/^sample [a-z]* /sample \$p\$v /p"; done
 	done
 done
-$CARGO_TARGET_DIR/release/bpfsig-selftest --bench-resolution
+$CARGO_TARGET_DIR/release/bpfsig-selftest --bench-resolution counter.lskel.h maps.lskel.h lsm.lskel.h
 EOF
 	qemu=()
 	[ "$mode" = icount ] && qemu=(--cpus 1 "--qemu-opts=$ICOUNT")
@@ -91,7 +92,6 @@ else
 	bash scripts/test.sh >"$out/test.txt" 2>&1 || { tail -20 "$out/test.txt"; die "the warm test run failed"; }
 	warm_s=$(since "$t")
 fi
-cold=$(grep ' cold$' "${BPFSIG_BENCH_COLD_FROM:-$BPFSIG_CACHE}/test-runs.log" 2>/dev/null | tail -1 || true)
 
 [ -f BENCHMARKS.md ] && cp BENCHMARKS.md "$out/previous.md"
 {
@@ -107,12 +107,18 @@ cold=$(grep ' cold$' "${BPFSIG_BENCH_COLD_FROM:-$BPFSIG_CACHE}/test-runs.log" 2>
 	echo
 	echo "## 5. Build loop"
 	echo
+	echo "Wall-clock seconds on this machine. One file touched, then bzImage rebuilt:"
+	echo
 	echo "| step | seconds |"
 	echo "|---|---:|"
-	echo "| fresh machine, empty cache → test results (last cold \`scripts/test.sh\`, $( [ -n "$cold" ] && echo "${cold%% *}" || echo "none recorded"))  | $( [ -n "$cold" ] && echo "$cold" | awk '{print $2}' || echo "-") |"
 	echo "| warm re-run of \`scripts/test.sh\` | $warm_s |"
 	echo "| one Rust file touched → bzImage | $rust_s |"
 	echo "| one C file touched → bzImage | $c_s |"
+	echo
+	echo "## 6. A fresh machine: the README's two commands from an empty cache"
+	echo
+	# shellcheck disable=SC2086 # a list of directories
+	python3 scripts/bench-fresh.py ${BPFSIG_BENCH_COLD_FROM:-$BPFSIG_CACHE}
 } >BENCHMARKS.md
 cat BENCHMARKS.md
 # Repeatability: the icount ratios against the previous BENCHMARKS.md (if it

@@ -9,14 +9,19 @@
 
 t0=$(date +%s)
 cd "$BPFSIG_ROOT"
+timing_start demo
 log "== setting up (toolchain, 7.2 sources, the series)"
+timing_stage "toolchain and the 7.2 sources"
 setup_and_fetch --no-fuzz
 log "== building the kernel (cached after the first time)"
+timing_stage "kernel"
 bash scripts/build-kernel.sh
 log "== building libbpf, bpftool and the signed skeletons from the patched tree"
+timing_stage "userspace (libbpf, bpftool, signed skeletons)"
 bash scripts/build-skels.sh
 
 log "== offline, before booting anything: what bpfsig inspect says of them"
+timing_stage "bpfsig inspect (host)"
 (cd "$BPFSIG_ROOT" && cargo build -q -p bpfsig-cli) || die "building bpfsig failed"
 "$CARGO_TARGET_DIR/debug/bpfsig" inspect "$BPFSIG_CACHE/skel/counter.lskel.h" --cert "$TEST_CERT" ||
 	die "bpfsig inspect refused the skeleton the story loads"
@@ -29,6 +34,7 @@ set -e
 log "   exit status 6: its data blob does not hash to what the loader checks"
 
 log "== booting the bpfsig kernel (QEMU, TCG) and running the story"
+timing_stage "VM (the story)"
 t1=$(date +%s)
 set +e
 timeout -k 10 "${BPFSIG_VM_TIMEOUT:-300}" "$VNG" --run "$KBUILD" "${VM_OPTS[@]}" \
@@ -43,3 +49,4 @@ rc=$?
 set -e
 log "VM done in $(since "$t1") s; demo finished in $(since "$t0") s"
 ((rc == 0)) || { tail -5 "$BPFSIG_CACHE/demo.stderr" >&2; die "the demo did not go as expected (rc $rc)"; }
+timing_done

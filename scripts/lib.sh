@@ -199,3 +199,29 @@ expected() {
 
 # Seconds since an epoch stamp, for the timings the scripts print.
 since() { echo $(($(date +%s) - $1)); }
+
+# Stage timings of an entry point (demo.sh, test.sh) for the fresh-machine
+# table of BENCHMARKS.md: "NAME<TAB>SECONDS" per stage, written to
+# $BPFSIG_CACHE/timing-SCRIPT-KIND.txt when the run succeeds. KIND is what
+# the cache held at the start: fresh (nothing installed into it yet), cold
+# (no kernel built) or warm.
+timing_start() {
+	if [ ! -x "$BINDGEN" ]; then TIMING_KIND=fresh
+	elif [ ! -f "$KBUILD/vmlinux" ]; then TIMING_KIND=cold
+	else TIMING_KIND=warm
+	fi
+	TIMING_FILE=$BPFSIG_CACHE/timing-$1-$TIMING_KIND.txt
+	TIMING_T=$(date +%s) TIMING_T0=$(date +%s) TIMING_NAME=
+	: >"$TIMING_FILE.part"
+}
+timing_stage() {
+	local now
+	now=$(date +%s)
+	[ -z "$TIMING_NAME" ] || printf '%s\t%d\n' "$TIMING_NAME" $((now - TIMING_T)) >>"$TIMING_FILE.part"
+	TIMING_NAME=$1 TIMING_T=$now
+}
+timing_done() {
+	timing_stage ""
+	printf 'total\t%d\n' $(($(date +%s) - TIMING_T0)) >>"$TIMING_FILE.part"
+	mv "$TIMING_FILE.part" "$TIMING_FILE"
+}

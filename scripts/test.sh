@@ -25,7 +25,8 @@ t0=$(date +%s)
 # A run that starts without a built kernel is a cold one (scripts/bench.sh
 # reports the last); every run that passes is recorded.
 run_kind=$([ -f "$KBUILD/vmlinux" ] && echo warm || echo cold)
-stage() { log "== $* ($(since "$t0") s)"; }
+timing_start "test$([ "${BPFSIG_DEBUG:-0}" = 1 ] && echo -debug)"
+stage() { log "== $* ($(since "$t0") s)"; timing_stage "${*%%:*}"; }
 cd "$BPFSIG_ROOT"
 
 # Totals per layer, printed on every exit.
@@ -134,4 +135,5 @@ else
 fi
 
 log "all tests passed in $(since "$t0") s"
+timing_done
 echo "$(date -u +%Y-%m-%dT%H:%MZ) $(since "$t0") $([ "${BPFSIG_DEBUG:-0}" = 1 ] && echo debug-)$run_kind" >>"$BPFSIG_CACHE/test-runs.log"

@@ -7,12 +7,23 @@
 //! (what the resolver rewrites the calls to), with the same BTF and map. The
 //! difference of the median load times is the resolution; the share is of
 //! the PROG_BTF load. Prints one line per N; asserts nothing.
+//!
+//! With skeleton headers as arguments, the same for each one's real loader
+//! (the loader shape: one PROG_BTF call among its `bpf_sys_bpf()` calls),
+//! loaded unsigned as `bpf_load_and_run()` would, with its BTF and a map of
+//! its blob's size, and again with its call rewritten to the vmlinux id.
 
 use crate::asm::*;
 use crate::{bpf, loader, vmlinux::Vmlinux};
 use bpfsig_core::btf::Kind;
 use std::os::fd::AsRawFd;
 use std::time::Instant;
+
+// The header scanner of `bpfsig inspect`, by path: the selftests need only
+// it, not the CLI's signature stack.
+#[allow(dead_code)]
+#[path = "../../rust/bpfsig-cli/src/cheader.rs"]
+mod cheader;
 
 const RUNS: usize = 31;
 
@@ -33,7 +44,12 @@ fn program(calls: usize, src_reg: u8, imm: i32) -> Vec<u8> {
     p.concat()
 }
 
-fn median_load_ns(insns: &[u8], btf: &std::os::fd::OwnedFd, map: i32) -> Result<u64, String> {
+fn median_load_ns(
+    insns: &[u8],
+    btf: &std::os::fd::OwnedFd,
+    map: i32,
+    name: &str,
+) -> Result<u64, String> {
     let fd_array = [map];
     let mut ns = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
@@ -44,7 +60,7 @@ fn median_load_ns(insns: &[u8], btf: &std::os::fd::OwnedFd, map: i32) -> Result<
             btf: Some(btf),
             fd_array: &fd_array,
             prog_flags: bpf::BPF_F_SLEEPABLE,
-            name: "bpfsig_bench",
+            name,
             quiet: true,
             ..Default::default()
         });
@@ -55,7 +71,42 @@ fn median_load_ns(insns: &[u8], btf: &std::os::fd::OwnedFd, map: i32) -> Result<
     Ok(ns[RUNS / 2])
 }
 
-pub fn resolution() -> Result<(), String> {
+/// Loads the loader of each skeleton header in `headers`, by name and by id.
+fn loaders(headers: &[String], vmlinux_id: u32) -> Result<(), String> {
+    for path in headers {
+        let text = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+        let h = cheader::parse(&text).map_err(|e| format!("{path}: {e}"))?;
+        let part = |n: &str| h.array(n).ok_or(format!("{path}: no {n}[]"));
+        let (insns, btf, data) = (part("opts_insn")?, part("opts_btf")?, part("opts_data")?);
+        let calls: Vec<usize> = (0..insns.len() / 8)
+            .filter(|i| insns[i * 8] == 0x85 && insns[i * 8 + 1] >> 4 == 3)
+            .collect();
+        let [call] = calls[..] else {
+            return Err(format!("{path}: {} PROG_BTF calls, not 1", calls.len()));
+        };
+        let mut by_id = insns.to_vec();
+        by_id[call * 8 + 1] = (by_id[call * 8 + 1] & 0x0f) | (2 << 4);
+        by_id[call * 8 + 4..call * 8 + 8].copy_from_slice(&(vmlinux_id as i32).to_ne_bytes());
+        let btf = bpf::btf_load(btf).map_err(|(e, log)| format!("{path}: BTF load: {e}\n{log}"))?;
+        let map = bpf::array_map(data.len() as u32, None).map_err(|e| format!("map: {e}"))?;
+        let name = "__loader.prog";
+        let by_name = median_load_ns(insns, &btf, map.as_raw_fd(), name)?;
+        let by_id = median_load_ns(&by_id, &btf, map.as_raw_fd(), name)?;
+        let object = std::path::Path::new(path)
+            .file_name()
+            .and_then(|f| f.to_str())
+            .and_then(|f| f.strip_suffix(".lskel.h"))
+            .unwrap_or(path);
+        println!(
+            "bench resolution loader={object} insns={} prog_btf_ns={by_name} vmlinux_id_ns={by_id} resolution_ns={}",
+            insns.len() / 8,
+            by_name.saturating_sub(by_id)
+        );
+    }
+    Ok(())
+}
+
+pub fn resolution(headers: &[String]) -> Result<(), String> {
     let mut vm = Vmlinux::load()?;
     let vmlinux_id = vm
         .find(Kind::Func, "bpf_loader_verify_metadata")
@@ -65,12 +116,18 @@ pub fn resolution() -> Result<(), String> {
     let map = bpf::array_map(32, None).map_err(|e| format!("map: {e}"))?;
     println!("bench resolution runs={RUNS}");
     for calls in [1usize, 16, 256, 2048] {
-        let by_name = median_load_ns(&program(calls, 3, func as i32), &btf, map.as_raw_fd())?;
-        let by_id = median_load_ns(&program(calls, 2, vmlinux_id as i32), &btf, map.as_raw_fd())?;
+        let name = "bpfsig_bench";
+        let by_name = median_load_ns(&program(calls, 3, func as i32), &btf, map.as_raw_fd(), name)?;
+        let by_id = median_load_ns(
+            &program(calls, 2, vmlinux_id as i32),
+            &btf,
+            map.as_raw_fd(),
+            name,
+        )?;
         println!(
             "bench resolution calls={calls} prog_btf_ns={by_name} vmlinux_id_ns={by_id} resolution_ns={}",
             by_name.saturating_sub(by_id)
         );
     }
-    Ok(())
+    loaders(headers, vmlinux_id)
 }

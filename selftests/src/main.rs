@@ -72,7 +72,8 @@ pub type Case = (&'static str, fn(&mut Ctx) -> Outcome);
 fn main() -> ExitCode {
     let filter = std::env::args().nth(1).unwrap_or_default();
     if filter == "--bench-resolution" {
-        return match bench::resolution() {
+        let headers: Vec<String> = std::env::args().skip(2).collect();
+        return match bench::resolution(&headers) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("bench: {e}");
