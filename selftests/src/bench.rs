@@ -26,6 +26,8 @@ use std::time::Instant;
 mod cheader;
 
 const RUNS: usize = 31;
+/// The real loaders' loads vary more (their maps, their helpers): more runs.
+const LOADER_RUNS: usize = 101;
 
 fn program(calls: usize, src_reg: u8, imm: i32) -> Vec<u8> {
     let mut p: Vec<Slot> = vec![mov_imm(1, 0)];
@@ -44,31 +46,42 @@ fn program(calls: usize, src_reg: u8, imm: i32) -> Vec<u8> {
     p.concat()
 }
 
-fn median_load_ns(
-    insns: &[u8],
+fn load_ns(insns: &[u8], btf: &std::os::fd::OwnedFd, map: i32, name: &str) -> Result<u64, String> {
+    let fd_array = [map];
+    let t = Instant::now();
+    let r = bpf::prog_load(&bpf::Load {
+        prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
+        insns,
+        btf: Some(btf),
+        fd_array: &fd_array,
+        prog_flags: bpf::BPF_F_SLEEPABLE,
+        name,
+        quiet: true,
+        ..Default::default()
+    });
+    let ns = t.elapsed().as_nanos() as u64;
+    r.map_err(|(e, _)| format!("BPF_PROG_LOAD: {e}"))?;
+    Ok(ns)
+}
+
+/// Median load times of `a` and `b`, loaded `runs` times each in turn, so
+/// that a drift of the guest's state (allocator, RCU) hits both alike.
+fn median_pair_ns(
+    a: &[u8],
+    b: &[u8],
     btf: &std::os::fd::OwnedFd,
     map: i32,
     name: &str,
-) -> Result<u64, String> {
-    let fd_array = [map];
-    let mut ns = Vec::with_capacity(RUNS);
-    for _ in 0..RUNS {
-        let t = Instant::now();
-        let r = bpf::prog_load(&bpf::Load {
-            prog_type: bpf::BPF_PROG_TYPE_SYSCALL,
-            insns,
-            btf: Some(btf),
-            fd_array: &fd_array,
-            prog_flags: bpf::BPF_F_SLEEPABLE,
-            name,
-            quiet: true,
-            ..Default::default()
-        });
-        ns.push(t.elapsed().as_nanos() as u64);
-        r.map_err(|(e, _)| format!("BPF_PROG_LOAD: {e}"))?;
+    runs: usize,
+) -> Result<(u64, u64), String> {
+    let (mut va, mut vb) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    for _ in 0..runs {
+        va.push(load_ns(a, btf, map, name)?);
+        vb.push(load_ns(b, btf, map, name)?);
     }
-    ns.sort_unstable();
-    Ok(ns[RUNS / 2])
+    va.sort_unstable();
+    vb.sort_unstable();
+    Ok((va[runs / 2], vb[runs / 2]))
 }
 
 /// Loads the loader of each skeleton header in `headers`, by name and by id.
@@ -90,8 +103,8 @@ fn loaders(headers: &[String], vmlinux_id: u32) -> Result<(), String> {
         let btf = bpf::btf_load(btf).map_err(|(e, log)| format!("{path}: BTF load: {e}\n{log}"))?;
         let map = bpf::array_map(data.len() as u32, None).map_err(|e| format!("map: {e}"))?;
         let name = "__loader.prog";
-        let by_name = median_load_ns(insns, &btf, map.as_raw_fd(), name)?;
-        let by_id = median_load_ns(&by_id, &btf, map.as_raw_fd(), name)?;
+        let (by_name, by_id) =
+            median_pair_ns(insns, &by_id, &btf, map.as_raw_fd(), name, LOADER_RUNS)?;
         let object = std::path::Path::new(path)
             .file_name()
             .and_then(|f| f.to_str())
@@ -117,12 +130,13 @@ pub fn resolution(headers: &[String]) -> Result<(), String> {
     println!("bench resolution runs={RUNS}");
     for calls in [1usize, 16, 256, 2048] {
         let name = "bpfsig_bench";
-        let by_name = median_load_ns(&program(calls, 3, func as i32), &btf, map.as_raw_fd(), name)?;
-        let by_id = median_load_ns(
+        let (by_name, by_id) = median_pair_ns(
+            &program(calls, 3, func as i32),
             &program(calls, 2, vmlinux_id as i32),
             &btf,
             map.as_raw_fd(),
             name,
+            RUNS,
         )?;
         println!(
             "bench resolution calls={calls} prog_btf_ns={by_name} vmlinux_id_ns={by_id} resolution_ns={}",
