@@ -54,7 +54,7 @@ MUTANTS = [
      "                self.restore(bytes.get_mut(*from..).unwrap_or_default());",
      "self.restore(bytes.get_mut(*from..).unwrap_or_default());\n"
      "                h.update(bytes.get(*from..first).unwrap_or_default());"),
-    ("digest: more imms per stretch than the stack budget", CORE + "digest.rs", "const SAVED_LOADS",
+    ("digest: more map loads per stretch than the stack budget", CORE + "digest.rs", "const SAVED_LOADS",
      "pub const SAVED_LOADS: usize = 32;", "pub const SAVED_LOADS: usize = 256;"),
     ("btf: no type_off % 4 check", CORE + "btf.rs", "fn sections",
      "if type_off % 4 != 0\n        || type_len", "if type_len"),

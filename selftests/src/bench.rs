@@ -16,6 +16,7 @@
 use crate::asm::*;
 use crate::{bpf, loader, vmlinux::Vmlinux};
 use bpfsig_core::btf::Kind;
+use bpfsig_core::insn::{Insn, Insns, InsnsMut, BPF_PSEUDO_KFUNC_CALL};
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
@@ -91,15 +92,27 @@ fn loaders(headers: &[String], vmlinux_id: u32) -> Result<(), String> {
         let h = cheader::parse(&text).map_err(|e| format!("{path}: {e}"))?;
         let part = |n: &str| h.array(n).ok_or(format!("{path}: no {n}[]"));
         let (insns, btf, data) = (part("opts_insn")?, part("opts_btf")?, part("opts_data")?);
-        let calls: Vec<usize> = (0..insns.len() / 8)
-            .filter(|i| insns[i * 8] == 0x85 && insns[i * 8 + 1] >> 4 == 3)
+        let view = Insns::new(insns)
+            .map_err(|_| format!("{path}: opts_insn is not whole instructions"))?;
+        let calls: Vec<(usize, Insn)> = view
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.is_prog_btf_kfunc_call())
             .collect();
-        let [call] = calls[..] else {
+        let [(call, insn)] = calls[..] else {
             return Err(format!("{path}: {} PROG_BTF calls, not 1", calls.len()));
         };
         let mut by_id = insns.to_vec();
-        by_id[call * 8 + 1] = (by_id[call * 8 + 1] & 0x0f) | (2 << 4);
-        by_id[call * 8 + 4..call * 8 + 8].copy_from_slice(&(vmlinux_id as i32).to_ne_bytes());
+        InsnsMut::new(&mut by_id)
+            .map_err(|_| format!("{path}: opts_insn is not whole instructions"))?
+            .set(
+                call,
+                Insn {
+                    src_reg: BPF_PSEUDO_KFUNC_CALL,
+                    imm: vmlinux_id as i32,
+                    ..insn
+                },
+            );
         let btf = bpf::btf_load(btf).map_err(|(e, log)| format!("{path}: BTF load: {e}\n{log}"))?;
         let map = bpf::array_map(data.len() as u32, None).map_err(|e| format!("map: {e}"))?;
         let name = "__loader.prog";
