@@ -4,49 +4,63 @@
 # the .patch files.
 #
 # C changes are made in the tree (git commit, git rebase -i pristine). The
-# in-kernel Rust and the crate's Makefile are edited in this repository: the
-# export copies them (scripts/series.py map) into kernel/bpf/bpfsig/ and
-# folds them into the one commit that adds that directory, then writes the
-# series with git format-patch and the cover letter from
-# scripts/cover-letter.txt. Files of later commits whose content the fold
-# did not change keep their timestamps, so the next build stays incremental.
+# in-kernel Rust and the crate's Makefile are edited in this repository:
+# rust/bpfsig/ is kernel/bpf/bpfsig/ file for file (the top-level Kbuild is
+# its Makefile). The export rewrites each commit's kernel/bpf/bpfsig/ to
+# what scripts/series.py says that commit has (each file in the commit of
+# the feature that first calls it, the crate root's mod lines growing with
+# them), then writes the series with git format-patch and the cover letter
+# from scripts/cover-letter.txt. Commits are rebuilt with git's plumbing, so
+# nothing conflicts; only files whose content changed are rewritten in the
+# work tree, so the next build stays incremental.
 . "$(dirname "$0")/lib.sh"
 
 [ -d "$KSRC/.git" ] || die "no kernel git tree at $KSRC (run scripts/fetch-kernel.sh)"
 cd "$KSRC"
 crate_dir=kernel/bpf/bpfsig
-# Edits in the crate directory are overwritten from the repository below.
-[ -z "$(git status --porcelain | grep -v " $crate_dir/")" ] || die "uncommitted changes in $KSRC: commit them first"
-crate=$(git log --format=%H --diff-filter=A pristine..HEAD -- "$crate_dir/Makefile")
-[ -n "$crate" ] || die "no commit on top of pristine adds $crate_dir/Makefile (the Rust crate patch)"
-others=$(git log --format='%H %h %s' pristine..HEAD -- "$crate_dir" | grep -v "^$crate " | cut -d' ' -f2- || true)
-[ -z "$others" ] || die "only the crate commit may touch $crate_dir; also: $others"
+[ -z "$(git status --porcelain)" ] || die "uncommitted changes in $KSRC: commit them first (the crate is edited in the repository)"
 
-# Copy the repository's sources into the tree.
-mapfile -t map < <(python3 "$BPFSIG_ROOT/scripts/series.py" map "$BPFSIG_ROOT")
-git rm -q -r --cached "$crate_dir" >/dev/null
-rm -rf "$crate_dir" && mkdir -p "$crate_dir"
-for line in "${map[@]}"; do
-	cp "$BPFSIG_ROOT/${line%%$'\t'*}" "${line#*$'\t'}"
+series() { python3 "$BPFSIG_ROOT/scripts/series.py" "$@"; }
+series map "$BPFSIG_ROOT" >/dev/null
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+export GIT_INDEX_FILE=$scratch/index
+parent=$(git rev-parse pristine)
+step=""
+for c in $(git rev-list --reverse pristine..HEAD); do
+	subject=$(git log -1 --format=%s "$c")
+	rm -rf "$scratch/crate" && mkdir -p "$scratch/crate"
+	rc=0
+	series step "$BPFSIG_ROOT" "$subject" "$scratch/crate" || rc=$?
+	if ((rc == 0)); then
+		step=$subject
+	elif ((rc == 3)) && [ -n "$step" ]; then
+		series step "$BPFSIG_ROOT" "$step" "$scratch/crate"
+	elif ((rc != 3)); then
+		die "series.py step failed for \"$subject\""
+	fi
+	git read-tree "$c"
+	git rm -r -q -f --cached --ignore-unmatch "$crate_dir"
+	while IFS= read -r f; do
+		git update-index --add --cacheinfo "100644,$(git hash-object -w "$scratch/crate/$f"),$f"
+	done < <(cd "$scratch/crate" && find . -type f -printf '%P\n' | sort)
+	tree=$(git write-tree)
+	if [ "$tree" = "$(git rev-parse "$c^{tree}")" ] && [ "$parent" = "$(git rev-parse "$c^")" ]; then
+		parent=$c
+		continue
+	fi
+	# The commit again, with the crate as the repository has it there.
+	{ IFS= read -r an; IFS= read -r ae; IFS= read -r ad; IFS= read -r cn; IFS= read -r ce; IFS= read -r cd; } \
+		< <(git log -1 --date=raw --format='%an%n%ae%n%ad%n%cn%n%ce%n%cd' "$c")
+	parent=$(git cat-file commit "$c" | sed '1,/^$/d' |
+		GIT_AUTHOR_NAME=$an GIT_AUTHOR_EMAIL=$ae GIT_AUTHOR_DATE=$ad \
+		GIT_COMMITTER_NAME=$cn GIT_COMMITTER_EMAIL=$ce GIT_COMMITTER_DATE=$cd \
+		git commit-tree "$tree" -p "$parent")
 done
-git add "$crate_dir"
-
-if [ -n "$(git status --porcelain)" ]; then
-	log "folding the repository's in-kernel sources into $(git log -1 --format=%s "$crate")"
-	# Remember the timestamps of what the rebase will rewrite.
-	later=$(git diff --name-only "$crate" HEAD)
-	declare -A blob mtime
-	for f in $later; do
-		[ -f "$f" ] || continue
-		blob[$f]=$(git rev-parse "HEAD:$f")
-		mtime[$f]=$(stat -c %Y "$f")
-	done
-	git commit -q --fixup="$crate"
-	GIT_SEQUENCE_EDITOR=true git rebase -q -i --autosquash pristine >/dev/null ||
-		die "rebase failed in $KSRC (resolve it there, or git rebase --abort)"
-	for f in "${!blob[@]}"; do
-		[ -f "$f" ] && [ "$(git rev-parse "HEAD:$f")" = "${blob[$f]}" ] && touch -m -d "@${mtime[$f]}" "$f"
-	done
+unset GIT_INDEX_FILE
+if [ "$parent" != "$(git rev-parse HEAD)" ]; then
+	log "the crate's files written into their commits"
+	git reset -q --keep "$parent"
 fi
 
 n=$(git rev-list --count pristine..HEAD)

@@ -3,7 +3,7 @@
 """SPEC §6: the loader BTF that libbpf's gen_loader wrote into each signed
 light skeleton (`opts_btf`, made with libbpf's own btf__add_*() writer) has
 the types and strings of the Rust reference (`LOADER_BTF` in
-rust/bpfsig-core/src/testvec.rs, checked against bpfsig-testkit by the host
+rust/bpfsig/resolve/vectors.rs, checked against bpfsig-testkit by the host
 tests), and the header only differs in its length (7.2's header is longer).
 
   loader-btf-check.py [--big-endian] HEADER...   (--big-endian: of bpfeb objects)
@@ -59,7 +59,7 @@ def sections(btf, order):
 
 
 def main():
-    testvec = open(sys.path[0] + "/../rust/bpfsig-core/src/testvec.rs").read()
+    testvec = open(sys.path[0] + "/../rust/bpfsig/resolve/vectors.rs").read()
     arr = re.search(r"LOADER_BTF: \[u8; \d+\] = \[(.*?)\];", testvec, re.S).group(1)
     arr = re.sub(r"//[^\n]*", "", arr)
     want = sections(bytes(int(x, 16) for x in re.findall(r"0x([0-9a-f]{2})", arr)), "<")

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 
-CORE = "rust/bpfsig-core/src/"
+CORE = "rust/bpfsig/rules/"
 
 # (name, file, anchor, text, replacement). The anchor is the item the
 # mutation is in ("pub fn decide", "const SAVED_LOADS"): it must occur once in
@@ -124,7 +124,7 @@ KERNEL_MUTANTS = [
      "frozen: core::ptr::read_volatile(&raw const (*map).frozen),", "frozen: true,", "kunit"),
     ("glue: the map's exclusive digest never read", RS + "bpf_objects.rs", "fn snapshot",
      "excl_prog_sha: (!excl.is_null()).then(|| excl.read()),", "excl_prog_sha: None,", "kunit"),
-    ("glue: a passed check does not promote", RS + "loader_kfunc.rs", "fn verify_metadata",
+    ("glue: a passed check does not promote", RS + "metadata.rs", "fn verify_metadata",
      "            prog.promote()?;\n", "", "kunit"),
     ("glue: every metadata error is -EINVAL", RS + "rejection.rs", "impl From<MetaError> for Error",
      "Error::from_errno(e.to_errno())", "EINVAL", "kunit"),

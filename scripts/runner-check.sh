@@ -68,7 +68,7 @@ must_fail "a failed case" python3 "$BPFSIG_ROOT/scripts/ktap_summary.py" "$(ktap
 must_fail "a required suite that did not run" python3 "$BPFSIG_ROOT/scripts/ktap_summary.py" "$(ktap other ok ok ok)" --require bpfsig_core=3,bpfsig_bpf=7
 
 # The pinned counts exist for every layer the test command checks.
-for k in "kunit bpfsig_core" "kunit bpfsig_bpf" "kunit ipe-parser" vm vm-bpfsig-n vm-ipe-prop-n; do
+for k in "kunit bpfsig_metadata" "kunit bpfsig_digest" "kunit bpfsig_resolve" "kunit ipe-parser" vm vm-bpfsig-n vm-ipe-prop-n; do
 	[ -n "$(expected $k)" ] || die "runner check: no pinned count for $k in selftests/expected-counts"
 done
 echo "runner: $n crafted inputs judged as they must be"
