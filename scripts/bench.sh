@@ -27,8 +27,8 @@ rm -rf "$out" && mkdir -p "$out"
 ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a / b:.2f}' if b else '-')" "$1" "$2"; }
 
 setup_and_fetch --no-fuzz
-bash scripts/build-kernel.sh
-bash scripts/build-skels.sh
+bash scripts/build/build-kernel.sh
+bash scripts/build/build-skels.sh
 (cargo build -q --release -p bpfsig-selftests) || die "building the selftests failed"
 
 # Each benchmark runs twice: under QEMU's instruction counting (-icount
@@ -46,7 +46,7 @@ for mode in icount wall; do
 	[ "$mode" = icount ] && extra="$ICOUNT -smp 1"
 	log "== 1. digest: KUnit bpfsig_bench in QEMU ($mode)"
 	BPFSIG_QEMU_EXTRA="$extra" BPFSIG_KUNIT_ARGS="kunit.filter_glob=bpfsig_bench" BPFSIG_KUNIT_REQUIRE=bpfsig_bench \
-		BPFSIG_KUNIT_TIMEOUT=1800 bash scripts/run-kunit.sh >"$out/$mode/kunit.txt" ||
+		BPFSIG_KUNIT_TIMEOUT=1800 bash scripts/vm/run-kunit.sh >"$out/$mode/kunit.txt" ||
 		{ cat "$out/$mode/kunit.txt"; die "the digest benchmark failed ($mode)"; }
 	grep -o 'bench digest .*' "$BPFSIG_CACHE/kunit/console.log.txt" >"$out/$mode/digest.txt" || die "no digest results ($mode)"
 
@@ -80,7 +80,7 @@ stats() {
 
 
 log "== 5. build loop"
-build_time() { local t=$(date +%s); bash scripts/build-kernel.sh >/dev/null; since "$t"; }
+build_time() { local t=$(date +%s); bash scripts/build/build-kernel.sh >/dev/null; since "$t"; }
 touch "$KSRC/kernel/bpf/bpfsig/metadata.rs"
 rust_s=$(build_time)
 touch "$KSRC/kernel/bpf/loader.c"
@@ -103,7 +103,7 @@ fi
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!BENCHMARKS.md' || echo ' (with uncommitted changes)'), kernel $(cat "$KBUILD/include/config/kernel.release")"
 	echo
-	python3 scripts/bench-report.py "$out" "$runs" "$BPFSIG_CACHE/skel"
+	python3 scripts/bench/bench-report.py "$out" "$runs" "$BPFSIG_CACHE/skel"
 	echo
 	echo "## 5. Build loop"
 	echo
@@ -118,13 +118,13 @@ fi
 	echo "## 6. A fresh machine: the README's two commands from an empty cache"
 	echo
 	# shellcheck disable=SC2086 # a list of directories
-	python3 scripts/bench-fresh.py ${BPFSIG_BENCH_COLD_FROM:-$BPFSIG_CACHE}
+	python3 scripts/bench/bench-fresh.py ${BPFSIG_BENCH_COLD_FROM:-$BPFSIG_CACHE}
 } >BENCHMARKS.md
 cat BENCHMARKS.md
 # Repeatability: the icount ratios against the previous BENCHMARKS.md (if it
 # had them), each within 1 %.
 if [ -f "$out/previous.md" ] && grep -q icount "$out/previous.md"; then
-	python3 scripts/bench-compare.py "$out/previous.md" BENCHMARKS.md ||
+	python3 scripts/bench/bench-compare.py "$out/previous.md" BENCHMARKS.md ||
 		log "the icount ratios moved by more than 1 % since the previous BENCHMARKS.md"
 fi
 log "benchmarks done in $(since "$t0") s; written to BENCHMARKS.md"

@@ -3,7 +3,7 @@
 # bpfsig's main job: from a fresh machine, build the 7.2 kernel with the
 # series, build signed light skeletons of real BPF programs with the series'
 # bpftool, boot the kernel and show, step by step, what it does with them
-# (scripts/demo-story.sh). Installs what it needs; the exit status says
+# (scripts/vm/demo-story.sh). Installs what it needs; the exit status says
 # whether every step behaved as expected.
 . "$(dirname "$0")/lib.sh"
 
@@ -15,10 +15,10 @@ timing_stage "toolchain and the 7.2 sources"
 setup_and_fetch --no-fuzz
 log "== building the kernel (cached after the first time)"
 timing_stage "kernel"
-bash scripts/build-kernel.sh
+bash scripts/build/build-kernel.sh
 log "== building libbpf, bpftool and the signed skeletons from the patched tree"
 timing_stage "userspace (libbpf, bpftool, signed skeletons)"
-bash scripts/build-skels.sh
+bash scripts/build/build-skels.sh
 
 log "== offline, before booting anything: what bpfsig inspect says of them"
 timing_stage "bpfsig inspect (host)"
@@ -38,7 +38,7 @@ timing_stage "VM (the story)"
 t1=$(date +%s)
 set +e
 timeout -k 10 "${BPFSIG_VM_TIMEOUT:-300}" "$VNG" --run "$KBUILD" "${VM_OPTS[@]}" \
-	--user root -- bash "$BPFSIG_ROOT/scripts/demo-story.sh" "$BPFSIG_CACHE/skel" </dev/null 2>"$BPFSIG_CACHE/demo.stderr" &
+	--user root -- bash "$BPFSIG_ROOT/scripts/vm/demo-story.sh" "$BPFSIG_CACHE/skel" </dev/null 2>"$BPFSIG_CACHE/demo.stderr" &
 vm=$!
 while kill -0 "$vm" 2>/dev/null; do
 	sleep 1

@@ -20,7 +20,7 @@ if [ "${BPFSIG_DEBUG:-0}" = 1 ]; then
 elif [ -n "${BPFSIG_VARIANT:-}" ]; then
 	# BPFSIG_VARIANT=bpfsig-n|ipe-prop-n: the series with an option of its
 	# own turned off (qemu/variant-NAME.config), for the smoke boots of
-	# scripts/check-series.sh configs.
+	# scripts/series/check-series.sh configs.
 	[ -f "$BPFSIG_ROOT/qemu/variant-$BPFSIG_VARIANT.config" ] ||
 		{ echo "unknown BPFSIG_VARIANT $BPFSIG_VARIANT (qemu/variant-*.config)" >&2; exit 1; }
 	KBUILD=${BPFSIG_KBUILD:-$BPFSIG_CACHE/build-$BPFSIG_VARIANT}
@@ -105,14 +105,14 @@ apt_private_update() {
 # and git on one core, while cargo install compiles on both. Debian's
 # packages come first, as both need them.
 setup_and_fetch() {
-	bash "$BPFSIG_ROOT/scripts/setup-toolchain.sh" --apt-only
+	bash "$BPFSIG_ROOT/scripts/build/setup-toolchain.sh" --apt-only
 	if [ ! -d "$KSRC/.git" ]; then
 		log "fetching the 7.2 sources while the toolchain installs (log: $BPFSIG_CACHE/fetch.log)"
 		apt_private_update
 	fi
-	bash "$BPFSIG_ROOT/scripts/fetch-kernel.sh" >"$BPFSIG_CACHE/fetch.log" 2>&1 &
+	bash "$BPFSIG_ROOT/scripts/build/fetch-kernel.sh" >"$BPFSIG_CACHE/fetch.log" 2>&1 &
 	local fetch=$!
-	bash "$BPFSIG_ROOT/scripts/setup-toolchain.sh" "$@" || { kill "$fetch" 2>/dev/null; wait "$fetch"; exit 1; }
+	bash "$BPFSIG_ROOT/scripts/build/setup-toolchain.sh" "$@" || { kill "$fetch" 2>/dev/null; wait "$fetch"; exit 1; }
 	wait "$fetch" || { cat "$BPFSIG_CACHE/fetch.log" >&2; die "fetching the kernel sources failed"; }
 	cat "$BPFSIG_CACHE/fetch.log" >&2
 }
@@ -166,7 +166,7 @@ tree_is_series() {
 KERNEL_REPORTS='WARNING:|BUG:|Oops|general protection fault|refcount_t:|KASAN:|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|blocked for more than [0-9]+ seconds|detected stalls? on CPU|self-detected stall|rcu_preempt detected|rcu_sched detected'
 # How every VM but the KUnit one boots the test kernel: TCG, the host's root
 # file system over 9p, and the built-in KUnit suites off (they run in their
-# own boot, scripts/run-kunit.sh; here they would cost ~27 s of each boot).
+# own boot, scripts/vm/run-kunit.sh; here they would cost ~27 s of each boot).
 VM_OPTS=(--disable-kvm --force-9p --memory 1G --cpus 2 --append kunit.enable=0)
 
 # The marker a VM prints before its kernel log (dmesg).

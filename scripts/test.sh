@@ -42,10 +42,10 @@ totals_line() {
 trap totals_line EXIT
 
 stage "series: patches/ carries the repository's in-kernel sources as they are"
-python3 scripts/series.py check "$BPFSIG_ROOT" "$BPFSIG_ROOT/patches"
+python3 scripts/series/series.py check "$BPFSIG_ROOT" "$BPFSIG_ROOT/patches"
 
 stage "runner: its own checks refuse what they must"
-bash scripts/runner-check.sh | tee "$BPFSIG_CACHE/runner-check.log"
+bash scripts/check/runner-check.sh | tee "$BPFSIG_CACHE/runner-check.log"
 totals[runner]=$(sed -n 's/^runner: \([0-9]*\) .*/\1 crafted inputs/p' "$BPFSIG_CACHE/runner-check.log")
 
 stage "toolchain and the 7.2 sources"
@@ -69,35 +69,35 @@ grep -q '^test result: ok' "$BPFSIG_CACHE/cargo-test.log" || die "cargo test ran
 totals[host]=$(awk '/^test result:/ {p+=$4; f+=$6} END {print p " passed, " f " failed"}' "$BPFSIG_CACHE/cargo-test.log")
 
 stage "mutation check: the review's mutants of the core must each fail a test"
-python3 scripts/mutation-check.py | tee "$BPFSIG_CACHE/mutants.log" | grep -v '^  killed' || true
+python3 scripts/check/mutation-check.py | tee "$BPFSIG_CACHE/mutants.log" | grep -v '^  killed' || true
 grep -qE '^mutants: [0-9]+ killed, 0 survived(, [0-9]+ stopped by the compiler)?$' "$BPFSIG_CACHE/mutants.log" || die "a mutant of the core survived the tests (log: $BPFSIG_CACHE/mutants.log)"
 totals[mutants]=$(sed -n 's/^mutants: //p' "$BPFSIG_CACHE/mutants.log")
 
 stage "fuzz smoke"
-bash scripts/fuzz.sh "${BPFSIG_FUZZ_SECONDS:-5}"
+bash scripts/check/fuzz.sh "${BPFSIG_FUZZ_SECONDS:-5}"
 totals[fuzz]="4 targets, 0 crashes"
 
 stage "kernel"
-bash scripts/build-kernel.sh
+bash scripts/build/build-kernel.sh
 
 stage "disassembler (host, patched tree)"
-bash scripts/disasm-test.sh | tee "$BPFSIG_CACHE/disasm.log"
+bash scripts/check/disasm-test.sh | tee "$BPFSIG_CACHE/disasm.log"
 totals[disasm]="$(grep -c '^ok:' "$BPFSIG_CACHE/disasm.log") passed, 0 failed"
 
 stage "userspace: bpftool gen skeleton -L -S of real BPF programs"
-bash scripts/build-skels.sh --repro
+bash scripts/build/build-skels.sh --repro
 totals[repro]="3 signed skeletons byte-identical"
-bash scripts/build-skels.sh
-bash scripts/inspect-skels.sh | tee "$BPFSIG_CACHE/inspect.log"
+bash scripts/build/build-skels.sh
+bash scripts/check/inspect-skels.sh | tee "$BPFSIG_CACHE/inspect.log"
 totals[inspect]=$(sed -n 's/^inspect: //p' "$BPFSIG_CACHE/inspect.log")
-bash scripts/build-test-progs.sh
+bash scripts/build/build-test-progs.sh
 
 stage "KUnit in QEMU"
 set +e
 # the project's suites, each with its pinned number of cases
 pins=$(expected kunit | awk '{ printf "%s%s=%s", (NR > 1 ? "," : ""), $1, $2 }')
 [ -n "$pins" ] || die "no KUnit pins in selftests/expected-counts"
-BPFSIG_KUNIT_REQUIRE=${BPFSIG_KUNIT_REQUIRE:-$pins} bash scripts/run-kunit.sh |
+BPFSIG_KUNIT_REQUIRE=${BPFSIG_KUNIT_REQUIRE:-$pins} bash scripts/vm/run-kunit.sh |
 	tee "$BPFSIG_CACHE/kunit.summary"
 rc=${PIPESTATUS[0]}
 set -e
@@ -106,15 +106,15 @@ totals[kunit]=$(sed -n 's/^kunit: \([0-9]* passed, [0-9]* failed, [0-9]* skipped
 
 stage "VM selftests"
 set +e
-bash scripts/run-selftests.sh
+bash scripts/vm/run-selftests.sh
 rc=$?
 set -e
 totals[vm]=$(sed -n 's/^selftests: \(.*\)$/\1/p' "$BPFSIG_CACHE/selftests.log" | tail -1)
 ((rc == 0)) || die "VM selftests failed"
-bash scripts/inspect-skels.sh --kernel-tags "$BPFSIG_CACHE/selftests.log"
+bash scripts/check/inspect-skels.sh --kernel-tags "$BPFSIG_CACHE/selftests.log"
 
 stage "7.2's test_progs: signed_loader and map_excl, built from the patched tree"
-bash scripts/run-test-progs.sh | tee "$BPFSIG_CACHE/test_progs.summary"
+bash scripts/vm/run-test-progs.sh | tee "$BPFSIG_CACHE/test_progs.summary"
 totals[test_progs]=$(sed -n 's/^test_progs: //p' "$BPFSIG_CACHE/test_progs.summary")
 
 stage "kernel variants: the series without bpfsig, IPE without its BPF properties"
@@ -125,8 +125,8 @@ if [ "${BPFSIG_DEBUG:-0}" = 1 ]; then
 else
 	out=""
 	for v in bpfsig-n ipe-prop-n; do
-		BPFSIG_VARIANT=$v bash scripts/build-kernel.sh
-		BPFSIG_VARIANT=$v bash scripts/run-selftests.sh || die "the $v kernel failed its smoke set"
+		BPFSIG_VARIANT=$v bash scripts/build/build-kernel.sh
+		BPFSIG_VARIANT=$v bash scripts/vm/run-selftests.sh || die "the $v kernel failed its smoke set"
 		out+="${out:+, }$v $(sed -n 's/^selftests: \([0-9]*\) passed.*/\1/p' "$BPFSIG_CACHE/selftests-$v.log" | tail -1)/$(expected "vm-$v")"
 	done
 	totals[variants]=$out

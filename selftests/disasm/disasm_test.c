@@ -2,7 +2,7 @@
 /*
  * The kernel's BPF disassembler (kernel/bpf/disasm.c, shared with bpftool)
  * on loader kfunc calls: each call prints once, with its imm once.
- * Built on the host against the patched tree by scripts/disasm-test.sh.
+ * Built on the host against the patched tree by scripts/check/disasm-test.sh.
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
 /*
  * Load one light skeleton, generated and signed by bpftool, on a bpfsig
  * kernel and check what it did. Built once per skeleton header by
- * scripts/build-skels.sh:
+ * scripts/build/build-skels.sh:
  *
  *   -DSKEL=<name>	the skeleton's object name (counter, maps, lsm)
  *   -DSKEL_HDR="..."	its header

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Checks a security review found no test would miss: each test here fails
-//! if its check is removed or loosened (scripts/mutation-check.py applies
+//! if its check is removed or loosened (scripts/check/mutation-check.py applies
 //! those mutations and requires a failing test for each).
 #![allow(
     clippy::unwrap_used,

@@ -2,7 +2,7 @@
 //! Light skeletons as a user makes them: real BPF C programs, compiled with
 //! clang and turned into signed loaders by the series' own bpftool
 //! (`gen skeleton -L -S`), each driven by a runner built from
-//! `selftests/skel/skel_run.c` (scripts/build-skels.sh). The runner does
+//! `selftests/skel/skel_run.c` (scripts/build/build-skels.sh). The runner does
 //! the checks; a case passes when its runner reports no failure.
 
 use crate::{Ctx, Outcome};
@@ -12,7 +12,7 @@ use std::process::Command;
 pub(crate) fn skel_dir() -> Result<PathBuf, String> {
     std::env::var_os("BPFSIG_SKEL_DIR")
         .map(PathBuf::from)
-        .ok_or_else(|| "BPFSIG_SKEL_DIR is not set (scripts/build-skels.sh output)".into())
+        .ok_or_else(|| "BPFSIG_SKEL_DIR is not set (scripts/build/build-skels.sh output)".into())
 }
 
 /// Run one runner; its lines become TAP comments.

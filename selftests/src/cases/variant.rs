@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Smoke cases for the kernels built without part of the series
-//! (`scripts/check-series.sh configs` boots them): with `BPFSIG_VARIANT`
+//! (`scripts/series/check-series.sh configs` boots them): with `BPFSIG_VARIANT`
 //! set, the binary runs that variant's cases in place of the full set, and
 //! each case asserts what its configuration promises (SPEC §5, §8, §9).
 

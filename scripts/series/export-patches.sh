@@ -7,20 +7,20 @@
 # in-kernel Rust and the crate's Makefile are edited in this repository:
 # rust/bpfsig/ is kernel/bpf/bpfsig/ file for file (the top-level Kbuild is
 # its Makefile). The export rewrites each commit's kernel/bpf/bpfsig/ to
-# what scripts/series.py says that commit has (each file in the commit of
+# what scripts/series/series.py says that commit has (each file in the commit of
 # the feature that first calls it, the crate root's mod lines growing with
 # them), then writes the series with git format-patch and the cover letter
-# from scripts/cover-letter.txt. Commits are rebuilt with git's plumbing, so
+# from scripts/series/cover-letter.txt. Commits are rebuilt with git's plumbing, so
 # nothing conflicts; only files whose content changed are rewritten in the
 # work tree, so the next build stays incremental.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
-[ -d "$KSRC/.git" ] || die "no kernel git tree at $KSRC (run scripts/fetch-kernel.sh)"
+[ -d "$KSRC/.git" ] || die "no kernel git tree at $KSRC (run scripts/build/fetch-kernel.sh)"
 cd "$KSRC"
 crate_dir=kernel/bpf/bpfsig
 [ -z "$(git status --porcelain)" ] || die "uncommitted changes in $KSRC: commit them first (the crate is edited in the repository)"
 
-series() { python3 "$BPFSIG_ROOT/scripts/series.py" "$@"; }
+series() { python3 "$BPFSIG_ROOT/scripts/series/series.py" "$@"; }
 series map "$BPFSIG_ROOT" >/dev/null
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
@@ -70,7 +70,7 @@ git -c core.abbrev=12 format-patch -q --no-signature --zero-commit --cover-lette
 # The cover letter: the first line of cover-letter.txt is its subject, the
 # rest its body, in place of format-patch's placeholders.
 # Its date is the last commit's, so that an unchanged series exports unchanged.
-python3 - "$BPFSIG_ROOT/patches/0000-cover-letter.patch" "$BPFSIG_ROOT/scripts/cover-letter.txt" \
+python3 - "$BPFSIG_ROOT/patches/0000-cover-letter.patch" "$BPFSIG_ROOT/scripts/series/cover-letter.txt" \
 	"$(git log -1 --format=%aD HEAD)" <<'PY'
 import re, sys
 path, src, date = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -80,5 +80,5 @@ text = text.replace("*** SUBJECT HERE ***", subject.strip()).replace("*** BLURB 
 open(path, "w").write(text)
 PY
 git config bpfsig.head "$(git rev-parse HEAD)"
-python3 "$BPFSIG_ROOT/scripts/series.py" check "$BPFSIG_ROOT" "$BPFSIG_ROOT/patches" >/dev/null
+python3 "$BPFSIG_ROOT/scripts/series/series.py" check "$BPFSIG_ROOT" "$BPFSIG_ROOT/patches" >/dev/null
 log "exported $n patches and a cover letter to patches/"

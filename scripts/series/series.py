@@ -8,7 +8,7 @@ the top-level Kbuild is its Makefile. Each file is added by the patch of the
 feature that first calls it (STEPS). The crate root grows with them: at each
 patch it holds the mod lines of the files added so far, so every patch
 builds. The repository is where these files are edited;
-scripts/export-patches.sh writes them into the kernel tree's commits.
+scripts/series/export-patches.sh writes them into the kernel tree's commits.
 
   series.py map ROOT                 "repo-path<TAB>tree-path", one per file
   series.py step ROOT SUBJECT DIR    write kernel/bpf/bpfsig/ as the commit
@@ -74,7 +74,7 @@ def mapping(root):
                 on_disk.add(os.path.relpath(os.path.join(d, n), os.path.join(root, REPO_DIR)))
     missing = sorted(on_disk - set(listed))
     if missing:
-        sys.exit(f"series: {', '.join(REPO_DIR + m for m in missing)}: no patch adds it (STEPS in scripts/series.py)")
+        sys.exit(f"series: {', '.join(REPO_DIR + m for m in missing)}: no patch adds it (STEPS in scripts/series/series.py)")
     return {repo_path(rel): TREE_DIR + rel for rel in listed}
 
 
@@ -211,16 +211,16 @@ def check(root, patchdir):
                 errors.append(f"{p}: {path} differs from the repository's")
     for s, _ in STEPS:
         if s not in seen:
-            errors.append(f"no patch has the subject \"{s}\" (STEPS in scripts/series.py)")
+            errors.append(f"no patch has the subject \"{s}\" (STEPS in scripts/series/series.py)")
     cover = os.path.join(patchdir, "0000-cover-letter.patch")
-    subject, _, body = open(os.path.join(root, "scripts/cover-letter.txt")).read().partition("\n")
+    subject, _, body = open(os.path.join(root, "scripts/series/cover-letter.txt")).read().partition("\n")
     text = open(cover).read() if os.path.exists(cover) else ""
     if subject.strip() not in text or body.strip("\n") not in text:
-        errors.append("scripts/cover-letter.txt: differs from patches/0000-cover-letter.patch")
+        errors.append("scripts/series/cover-letter.txt: differs from patches/0000-cover-letter.patch")
     for e in errors:
         print(f"series: {e}", file=sys.stderr)
     if errors:
-        print("series: the patch series is out of date with the repository: run scripts/export-patches.sh",
+        print("series: the patch series is out of date with the repository: run scripts/series/export-patches.sh",
               file=sys.stderr)
         return 1
     n = sum(len(f) for _, f in STEPS)

@@ -2,15 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # Run the tree's BPF selftests signed_loader and map_excl (7.2's, adapted by
 # the series) and ipe_bpf (added by the series), built from the patched tree
-# by scripts/build-test-progs.sh, on the bpfsig kernel in a VM. ipe_bpf signs
+# by scripts/build/build-test-progs.sh, on the bpfsig kernel in a VM. ipe_bpf signs
 # its IPE policies with the test key, builtin-trusted in the test kernel.
 # Fails unless every subtest passed and the kernel log is clean.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 img=$KBUILD/arch/x86/boot/bzImage
 tp=$BPFSIG_CACHE/test_progs
-[ -f "$img" ] || die "no kernel at $img (run scripts/build-kernel.sh)"
-[ -x "$tp/test_progs" ] || die "no test_progs in $tp (run scripts/build-test-progs.sh)"
+[ -f "$img" ] || die "no kernel at $img (run scripts/build/build-kernel.sh)"
+[ -x "$tp/test_progs" ] || die "no test_progs in $tp (run scripts/build/build-test-progs.sh)"
 out=$BPFSIG_CACHE/test_progs.log
 marker=$KLOG_MARKER
 t0=$(date +%s)

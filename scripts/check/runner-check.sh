@@ -4,7 +4,7 @@
 # refuse (a missing or empty kernel log, a warning, a hung task, an RCU
 # stall; a KUnit suite that lost a case, skipped one or did not run) and one
 # it must accept. Seconds; the test command's first stage.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
@@ -61,11 +61,11 @@ ktap() { # NAME CASES(ok|skip|fail ...): one suite bpfsig_core with these cases
 	} >"$f"
 	echo "$f"
 }
-must_pass "a suite with its pinned cases" python3 "$BPFSIG_ROOT/scripts/ktap_summary.py" "$(ktap good ok ok ok)" --require bpfsig_core=3
-must_fail "a suite that lost a case" python3 "$BPFSIG_ROOT/scripts/ktap_summary.py" "$(ktap lost ok ok)" --require bpfsig_core=3
-must_fail "a suite that skipped a case" python3 "$BPFSIG_ROOT/scripts/ktap_summary.py" "$(ktap skipped ok skip ok)" --require bpfsig_core=3
-must_fail "a failed case" python3 "$BPFSIG_ROOT/scripts/ktap_summary.py" "$(ktap failed ok fail ok)" --require bpfsig_core=3
-must_fail "a required suite that did not run" python3 "$BPFSIG_ROOT/scripts/ktap_summary.py" "$(ktap other ok ok ok)" --require bpfsig_core=3,bpfsig_bpf=7
+must_pass "a suite with its pinned cases" python3 "$BPFSIG_ROOT/scripts/vm/ktap_summary.py" "$(ktap good ok ok ok)" --require bpfsig_core=3
+must_fail "a suite that lost a case" python3 "$BPFSIG_ROOT/scripts/vm/ktap_summary.py" "$(ktap lost ok ok)" --require bpfsig_core=3
+must_fail "a suite that skipped a case" python3 "$BPFSIG_ROOT/scripts/vm/ktap_summary.py" "$(ktap skipped ok skip ok)" --require bpfsig_core=3
+must_fail "a failed case" python3 "$BPFSIG_ROOT/scripts/vm/ktap_summary.py" "$(ktap failed ok fail ok)" --require bpfsig_core=3
+must_fail "a required suite that did not run" python3 "$BPFSIG_ROOT/scripts/vm/ktap_summary.py" "$(ktap other ok ok ok)" --require bpfsig_core=3,bpfsig_bpf=7
 
 # The pinned counts exist for every layer the test command checks.
 for k in "kunit bpfsig_metadata" "kunit bpfsig_digest" "kunit bpfsig_resolve" "kunit ipe-parser" vm vm-bpfsig-n vm-ipe-prop-n; do

@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Run the cargo-fuzz targets: scripts/fuzz.sh SECONDS [TARGET...]
+# Run the cargo-fuzz targets: scripts/check/fuzz.sh SECONDS [TARGET...]
 # Seeds (rust/fuzz/seeds) are read-only; the growing corpus lives in the cache.
 # Stable rustc runs libFuzzer's -Z flags through RUSTC_BOOTSTRAP (no nightly
 # toolchain can be fetched here). No sanitizer (-s none): Debian's rustc ships
 # no ASan runtime, and the core forbids unsafe code, so Rust's own checks are
 # what a crash would come from. Exits non-zero on any crash.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 secs=${1:-10}
 shift || true
 targets=("$@")
 ((${#targets[@]})) || targets=(btf resolve digest inspect)
-command -v cargo-fuzz >/dev/null || die "cargo-fuzz is not installed (run scripts/setup-toolchain.sh)"
+command -v cargo-fuzz >/dev/null || die "cargo-fuzz is not installed (run scripts/build/setup-toolchain.sh)"
 cd "$BPFSIG_ROOT/rust/fuzz"
 # cargo-fuzz builds with its own flags; keep its objects apart from the host's.
 export CARGO_TARGET_DIR=$BPFSIG_CACHE/fuzz-target

@@ -10,7 +10,7 @@
 #                              the loader tags the kernel reported in the VM
 #                              (skeleton runners' "loader prog_tag" lines in
 #                              LOG) equal the digest bpfsig computed offline
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 if [ "${1:-}" = --kernel-tags ]; then
 	log_file=$2
@@ -29,7 +29,7 @@ fi
 
 DIR=${1:-$BPFSIG_CACHE/skel}
 KEYS=$BPFSIG_ROOT/selftests/skel/keys
-[ -d "$DIR" ] || die "no skeletons in $DIR (run scripts/build-skels.sh)"
+[ -d "$DIR" ] || die "no skeletons in $DIR (run scripts/build/build-skels.sh)"
 cargo build -q -p bpfsig-cli || die "building bpfsig failed"
 BPFSIG=$CARGO_TARGET_DIR/debug/bpfsig
 
@@ -81,16 +81,16 @@ good=()
 for h in "$DIR"/*.lskel.h; do
 	case "$(basename "$h")" in *-7.2.lskel.h | *-tampered-btf.lskel.h | *-bad-btf.lskel.h) ;; *) good+=("$h") ;; esac
 done
-python3 "$BPFSIG_ROOT/scripts/loader-btf-check.py" "${good[@]}" || die "a skeleton's loader BTF is not the reference one"
+python3 "$BPFSIG_ROOT/scripts/check/loader-btf-check.py" "${good[@]}" || die "a skeleton's loader BTF is not the reference one"
 pass=$((pass + 1))
 [ -f "$DIR/bpfeb/counter.lskel.h" ] || die "no big-endian skeleton in $DIR/bpfeb"
-python3 "$BPFSIG_ROOT/scripts/loader-btf-check.py" --big-endian "$DIR/bpfeb/counter.lskel.h" ||
+python3 "$BPFSIG_ROOT/scripts/check/loader-btf-check.py" --big-endian "$DIR/bpfeb/counter.lskel.h" ||
 	die "the big-endian skeleton's loader BTF is not the reference one in big-endian order"
-! python3 "$BPFSIG_ROOT/scripts/loader-btf-check.py" "$DIR/bpfeb/counter.lskel.h" 2>/dev/null ||
+! python3 "$BPFSIG_ROOT/scripts/check/loader-btf-check.py" "$DIR/bpfeb/counter.lskel.h" 2>/dev/null ||
 	die "loader-btf-check.py takes big-endian BTF for little-endian"
 pass=$((pass + 2))
 if [ -f "$DIR/maps-tampered-btf.lskel.h" ]; then
-	! python3 "$BPFSIG_ROOT/scripts/loader-btf-check.py" "$DIR/maps-tampered-btf.lskel.h" 2>/dev/null ||
+	! python3 "$BPFSIG_ROOT/scripts/check/loader-btf-check.py" "$DIR/maps-tampered-btf.lskel.h" 2>/dev/null ||
 		die "loader-btf-check.py accepts the tampered loader BTF"
 	pass=$((pass + 1))
 fi

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Is the series bisectable and does it build in every configuration?
 #
-#   scripts/check-series.sh [steps] [configs]      (default: both)
+#   scripts/series/check-series.sh [steps] [configs]      (default: both)
 #
 # steps:   apply patches/ one by one with git am to a scratch worktree of
 #          pristine and build each step with the project's config
@@ -14,12 +14,12 @@
 # Not part of the test command (a first run builds five kernels); run it
 # before sending the series. Prints one line per build with its time and
 # exits non-zero if any build failed or warned in code the series touches.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 want=("$@")
 ((${#want[@]})) || want=(steps configs)
 t0=$(date +%s)
-[ -d "$KSRC/.git" ] || die "no kernel git tree at $KSRC (run scripts/fetch-kernel.sh)"
+[ -d "$KSRC/.git" ] || die "no kernel git tree at $KSRC (run scripts/build/fetch-kernel.sh)"
 CHECK=$BPFSIG_CACHE/check
 WT=$CHECK/linux
 mkdir -p "$CHECK"

@@ -12,7 +12,7 @@
 #                             in two directories, some time apart, the second
 #                             as another user on another host name, time zone
 #                             and locale, and require byte-identical headers
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 SKSRC=$BPFSIG_ROOT/selftests/skel
 TB=$BPFSIG_CACHE/tools-build
@@ -72,7 +72,7 @@ runner() {
 		"$SKSRC/skel_run.c" -o "$OUT/bin/$name" || die "compiling the runner for $hdr failed"
 }
 
-[ -f "$KBUILD/vmlinux" ] || die "no kernel at $KBUILD (run scripts/build-kernel.sh)"
+[ -f "$KBUILD/vmlinux" ] || die "no kernel at $KBUILD (run scripts/build/build-kernel.sh)"
 # The second half of --repro, in its own environment (see there).
 if [ "${1:-}" = --repro-one ]; then
 	skeletons "$2" "$3"
@@ -97,7 +97,7 @@ if [ "${1:-}" = --repro ]; then
 		env -i PATH="$PATH" HOME="$b/home" USER=repro LOGNAME=repro \
 		TZ=Pacific/Kiritimati LANG=de_DE.UTF-8 LC_ALL=C.UTF-8 BPFSIG_CACHE="$BPFSIG_CACHE" \
 		sh -c 'umask 077 && [ "$(id -u)" = 4242 ] && exec bash "$@"' sh \
-		"$BPFSIG_ROOT/scripts/build-skels.sh" --repro-one "$b/sources-elsewhere" "$b/build/out" ||
+		"$BPFSIG_ROOT/scripts/build/build-skels.sh" --repro-one "$b/sources-elsewhere" "$b/build/out" ||
 		die "the second --repro build (other user, host, zone, locale) failed"
 	n=0
 	for p in "${PROGS[@]}"; do

@@ -7,11 +7,11 @@
 # QEMU uses TCG: on these machines /dev/kvm opens but QEMU aborts or hangs with
 # it. BPFSIG_ACCEL=kvm tries it anyway. BPFSIG_QEMU_EXTRA: more QEMU
 # arguments (the benchmarks' -icount).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 limit=${BPFSIG_KUNIT_TIMEOUT:-$([ "${BPFSIG_DEBUG:-0}" = 1 ] && echo 900 || echo 180)}
 img=$KBUILD/arch/x86/boot/bzImage
-[ -f "$img" ] || die "no kernel at $img (run scripts/build-kernel.sh)"
+[ -f "$img" ] || die "no kernel at $img (run scripts/build/build-kernel.sh)"
 out=$BPFSIG_CACHE/kunit
 mkdir -p "$out"
 console=$out/console.log
@@ -51,5 +51,5 @@ grep -qE "Kernel panic|$KERNEL_REPORTS" "$console.txt" &&
 ((rc == 124 || rc == 137)) && fail "no complete results within ${limit}s (QEMU killed)"
 grep -q BPFSIG-INIT-REACHED "$console.txt" || fail "QEMU exited ($rc) before init ran"
 
-python3 "$BPFSIG_ROOT/scripts/ktap_summary.py" "$console.txt" ${BPFSIG_KUNIT_REQUIRE:+--require "$BPFSIG_KUNIT_REQUIRE"}
+python3 "$BPFSIG_ROOT/scripts/vm/ktap_summary.py" "$console.txt" ${BPFSIG_KUNIT_REQUIRE:+--require "$BPFSIG_KUNIT_REQUIRE"}
 log "KUnit done in $(since "$t0") s"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The demo's story, run as root inside the bpfsig kernel (scripts/demo.sh
-# boots it): real signed light skeletons (scripts/build-skels.sh output in
+# boots it): real signed light skeletons (scripts/build/build-skels.sh output in
 # $1), the kernel's metadata check, and the example IPE policy. Prints each
 # step with its outcome and why; exits non-zero if any step did not behave
 # as expected.

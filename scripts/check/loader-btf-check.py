@@ -59,7 +59,7 @@ def sections(btf, order):
 
 
 def main():
-    testvec = open(sys.path[0] + "/../rust/bpfsig/resolve/vectors.rs").read()
+    testvec = open(sys.path[0] + "/../../rust/bpfsig/resolve/vectors.rs").read()
     arr = re.search(r"LOADER_BTF: \[u8; \d+\] = \[(.*?)\];", testvec, re.S).group(1)
     arr = re.sub(r"//[^\n]*", "", arr)
     want = sections(bytes(int(x, 16) for x in re.findall(r"0x([0-9a-f]{2})", arr)), "<")

@@ -8,10 +8,10 @@
 # Re-runs are cheap: when the tree already is pristine + patches/ (same tree
 # object, nothing modified) no file is touched, so nothing is rebuilt.
 # Otherwise the series is re-applied from pristine, but never over a
-# developer's work in the tree (export it first with scripts/export-patches.sh,
+# developer's work in the tree (export it first with scripts/series/export-patches.sh,
 # or set BPFSIG_RESET=1 to drop it). Under CI=true a tree that is anything
 # else is reset to pristine and the series re-applied, without asking.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 t0=$(date +%s)
 mkdir -p "$BPFSIG_CACHE"
@@ -74,7 +74,7 @@ fi
 applied=$(git config bpfsig.head || git rev-parse pristine)
 if [ "${CI:-}" != true ] && [ "${BPFSIG_RESET:-0}" != 1 ]; then
 	if [ "$(git rev-parse HEAD)" != "$applied" ]; then
-		die "$KSRC has commits not in patches/ (run scripts/export-patches.sh, or BPFSIG_RESET=1 to drop them)"
+		die "$KSRC has commits not in patches/ (run scripts/series/export-patches.sh, or BPFSIG_RESET=1 to drop them)"
 	fi
 	if [ -n "$(git status --porcelain)" ]; then
 		git status --short | head -5 >&2

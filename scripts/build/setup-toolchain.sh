@@ -4,7 +4,7 @@
 # Idempotent: a second run checks versions and returns in seconds.
 #   --apt-only   only Debian's packages (what fetch-kernel.sh needs too)
 #   --no-fuzz    no cargo-fuzz (the demo does not fuzz)
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 apt_only=0 fuzz=1
 for a in "$@"; do

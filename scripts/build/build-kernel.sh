@@ -4,12 +4,12 @@
 # in the cache. Incremental: the config is regenerated only when the fragment
 # changed, and make rebuilds only what changed. Refuses to build a tree that
 # is not exactly pristine + patches/: what is tested is what is shipped.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 t0=$(date +%s)
-[ -d "$KSRC/.git" ] || die "no kernel tree at $KSRC (run scripts/fetch-kernel.sh)"
+[ -d "$KSRC/.git" ] || die "no kernel tree at $KSRC (run scripts/build/fetch-kernel.sh)"
 mkdir -p "$KBUILD"
-tree_is_series || die "refusing to build: $KSRC is not pristine + patches/ (scripts/export-patches.sh exports your tree commits; scripts/fetch-kernel.sh re-applies the series)"
+tree_is_series || die "refusing to build: $KSRC is not pristine + patches/ (scripts/series/export-patches.sh exports your tree commits; scripts/build/fetch-kernel.sh re-applies the series)"
 log_file=$BPFSIG_CACHE/$(basename "$KBUILD").log
 
 # The fragments' lines, a later fragment's line for a symbol replacing an

@@ -5,17 +5,17 @@
 # Exits with the selftest's status; QEMU problems get the console's last lines.
 # Whatever the cases said, the run fails if the kernel log shows a warning, a
 # BUG or oops, a refcount, KASAN, UBSAN or lockdep report.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 img=$KBUILD/arch/x86/boot/bzImage
-[ -f "$img" ] || die "no kernel at $img (run scripts/build-kernel.sh)"
-[ -x "$VNG" ] || die "virtme-ng is not installed in $VENV (run scripts/setup-toolchain.sh)"
+[ -f "$img" ] || die "no kernel at $img (run scripts/build/build-kernel.sh)"
+[ -x "$VNG" ] || die "virtme-ng is not installed in $VENV (run scripts/build/setup-toolchain.sh)"
 command -v udevadm >/dev/null || die "udev is not installed; virtme-ng needs it"
 
 (cd "$BPFSIG_ROOT" && cargo build -q --release -p bpfsig-selftests) || die "building the selftests failed"
 bin=$CARGO_TARGET_DIR/release/bpfsig-selftest
 skel=$BPFSIG_CACHE/skel
-[ -x "$skel/bin/maps" ] || die "no light skeletons in $skel (run scripts/build-skels.sh)"
+[ -x "$skel/bin/maps" ] || die "no light skeletons in $skel (run scripts/build/build-skels.sh)"
 out=$BPFSIG_CACHE/selftests${BPFSIG_VARIANT:+-$BPFSIG_VARIANT}.log
 limit=${BPFSIG_VM_TIMEOUT:-$([ "${BPFSIG_DEBUG:-0}" = 1 ] && echo 1500 || echo 300)}
 
@@ -23,7 +23,7 @@ limit=${BPFSIG_VM_TIMEOUT:-$([ "${BPFSIG_DEBUG:-0}" = 1 ] && echo 1500 || echo 3
 # loads it into the platform keyring (bpf_keyring=PLATFORM). A fresh copy of
 # the variable store each run (the firmware writes to it).
 vars=$BPFSIG_CACHE/ovmf-vars.fd
-[ -f "$OVMF_CODE" ] || die "no UEFI firmware at $OVMF_CODE (run scripts/setup-toolchain.sh)"
+[ -f "$OVMF_CODE" ] || die "no UEFI firmware at $OVMF_CODE (run scripts/build/setup-toolchain.sh)"
 "$VENV/bin/virt-fw-vars" -i "$OVMF_VARS" -o "$vars" --add-db "$OVMF_DB_OWNER" \
 	"$BPFSIG_ROOT/selftests/skel/keys/platform.crt.pem" >"$vars.log" 2>&1 ||
 	die "virt-fw-vars could not enroll the platform certificate: $(tail -3 "$vars.log")"

@@ -6,7 +6,7 @@
 #
 #   tree-rebase.sh [SEQUENCE_EDITOR]    default: accept the autosquash todo
 # e.g.  tree-rebase.sh "sed -i '/<sha>/a exec git commit -q --amend -s -F msg'"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 cd "$KSRC"
 [ -z "$(git status --porcelain)" ] || die "uncommitted changes in $KSRC: commit or stash them first"

@@ -6,8 +6,8 @@ fail. The unmutated copy runs first and must pass; a mutant that does not
 compile is reported as stopped, not killed. Prints one line per mutant;
 exits 1 if any survives.
 
-  scripts/mutation-check.py [NAME-FILTER]
-  scripts/mutation-check.py --kernel [NAME-FILTER]   (kernel code: KUnit, VM)
+  scripts/check/mutation-check.py [NAME-FILTER]
+  scripts/check/mutation-check.py --kernel [NAME-FILTER]   (kernel code: KUnit, VM)
 
 Run by the test command. Broader, slower: `cargo mutants -p bpfsig-core`.
 """
@@ -286,9 +286,9 @@ def kernel_main(root, flt):
         if sh('kmake -j"$(nproc)" bzImage', "mutants-kbuild.log") != 0:
             return "stopped"
         if test == "kunit":
-            cmd = 'bash "$BPFSIG_ROOT/scripts/run-kunit.sh"'
+            cmd = 'bash "$BPFSIG_ROOT/scripts/vm/run-kunit.sh"'
         else:
-            cmd = 'bash "$BPFSIG_ROOT/scripts/run-selftests.sh" %s' % (test.split(None, 1)[1:] or [""])[0]
+            cmd = 'bash "$BPFSIG_ROOT/scripts/vm/run-selftests.sh" %s' % (test.split(None, 1)[1:] or [""])[0]
         return "survived" if sh(cmd, "mutants-ktest.log") == 0 else "killed"
 
     chosen = [m for m in KERNEL_MUTANTS if flt in m[0]]
@@ -322,7 +322,7 @@ def kernel_main(root, flt):
 
 
 def main():
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     args = sys.argv[1:]
     if args[:1] == ["--kernel"]:
         return kernel_main(root, args[1] if len(args) > 1 else "")

@@ -3,9 +3,9 @@
 # The patched tree's BPF disassembler (kernel/bpf/disasm.c, which bpftool
 # shares) prints loader kfunc calls once and readably: build it on the host
 # with selftests/disasm/disasm_test.c and run it.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
-[ -d "$KSRC/.git" ] || die "no kernel tree at $KSRC (run scripts/fetch-kernel.sh)"
+[ -d "$KSRC/.git" ] || die "no kernel tree at $KSRC (run scripts/build/fetch-kernel.sh)"
 out=$BPFSIG_CACHE/disasm-test
 clang-19 -O1 -w -I"$KSRC/tools/include" -I"$KSRC/tools/include/uapi" -I"$KSRC/kernel/bpf" \
 	-include "$KSRC/tools/include/linux/kernel.h" \

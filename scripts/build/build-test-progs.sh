@@ -11,7 +11,7 @@
 #
 # Run the tests from OUT (they exec ./verify_sig_setup.sh and ./sign-file):
 #   cd OUT && ./test_progs -t signed_loader,map_excl
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 TESTS=(signed_loader map_excl ipe_bpf)
 # What test_progs.c links against; trace_helpers (declared by test_progs.h) is
@@ -50,7 +50,7 @@ spawn() { "$@" & PIDS+=($!); [ ${#PIDS[@]} -lt $JOBS ] || drain; }
 drain() { local p f=0; for p in "${PIDS[@]}"; do wait "$p" || f=1; done; PIDS=(); [ $f = 0 ] || die "a compile failed (see above)"; }
 
 [[ "$OUT" != *[[:space:]]* ]] || die "$OUT: the output path must not contain spaces (verify_sig_setup.sh)"
-[ -f "$KBUILD/vmlinux" ] || die "no kernel at $KBUILD (run scripts/build-kernel.sh)"
+[ -f "$KBUILD/vmlinux" ] || die "no kernel at $KBUILD (run scripts/build/build-kernel.sh)"
 for t in "${TESTS[@]}"; do [ -f "$ST/prog_tests/$t.c" ] || die "$ST/prog_tests/$t.c not found"; done
 command -v clang >/dev/null || die "clang not on PATH (LLVM 19 expected in /usr/lib/llvm-19/bin)"
 t0=$(date +%s)
