@@ -57,6 +57,7 @@ cargo fmt --all -- --check || die "cargo fmt --check: run cargo fmt"
 # root's mod lines (rust/bpfsig/ is laid out as in the kernel tree).
 rustfmt --edition 2021 --check rust/bpfsig/bpfsig.rs ||
 	die "rustfmt --check of the kernel crate: run rustfmt --edition 2021 rust/bpfsig/bpfsig.rs"
+python3 scripts/series/series.py fmt . || die "the crate root is not rustfmt-clean at every patch"
 cargo clippy -q --workspace --all-targets -- -D warnings || die "clippy found problems"
 set +e
 cargo test --workspace >"$BPFSIG_CACHE/cargo-test.log" 2>&1

@@ -27,9 +27,9 @@
 )]
 
 /// The decisions on untrusted input (instructions, BTF, the metadata
-/// hash), from the same files as the host build of the bpfsig repository
-/// (`rust/bpfsig-core`); public, so that what only host tools use is not
-/// dead code.
+/// hash). They use nothing of the kernel, so the same files are built and
+/// tested in userspace too; public, so that what only userspace tools use
+/// is not dead code.
 pub mod rules {
     pub mod btf;
     pub mod digest;

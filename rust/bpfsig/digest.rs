@@ -9,6 +9,15 @@ use crate::rules::{digest as rule, insn};
 use crate::sha256::KernelSha256;
 use kernel::{bindings, prelude::*};
 
+// The instruction forms the digest masks are the kernel's: a uapi change
+// the rule did not follow would make it hash other bytes than the C rule.
+const _: () = {
+    assert!(insn::INSN_SIZE == core::mem::size_of::<bindings::bpf_insn>());
+    assert!(insn::LD_IMM64 as u32 == bindings::BPF_LD | bindings::BPF_IMM | bindings::BPF_DW);
+    assert!(insn::BPF_PSEUDO_MAP_FD as u32 == bindings::BPF_PSEUDO_MAP_FD);
+    assert!(insn::BPF_PSEUDO_MAP_VALUE as u32 == bindings::BPF_PSEUDO_MAP_VALUE);
+};
+
 /// The digest of `len` instructions at `insns`, bit-identical to
 /// `bpf_prog_calc_tag()`.
 ///

@@ -6,7 +6,7 @@
 
 use crate::bpf_objects::{MapRef, ProgRef};
 use crate::rejection::Rejection;
-use crate::rules::metadata::{self as rule, Decision};
+use crate::rules::metadata::{self as rule, Decision, MetaError};
 use kernel::{bindings, prelude::*};
 
 /// The kernel's `crypto_memneq()` as the core's hash comparison.
@@ -84,6 +84,18 @@ pub unsafe extern "C" fn bpfsig_loader_verify_metadata(
         // SAFETY: the caller guarantees `reason` is valid for writing; no
         // instruction is reported.
         Err(r) => unsafe { r.report(reason, core::ptr::null_mut()) },
+    }
+}
+
+impl From<MetaError> for Error {
+    fn from(e: MetaError) -> Self {
+        Error::from_errno(e.to_errno())
+    }
+}
+
+impl From<MetaError> for Rejection {
+    fn from(e: MetaError) -> Self {
+        Self::because(e.into(), e.reason())
     }
 }
 

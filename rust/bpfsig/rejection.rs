@@ -4,14 +4,7 @@
 //! reports more than an errno, and the core's errors as kernel errors (each
 //! rule's error is converted next to the entry point that meets it).
 
-use crate::rules::metadata::MetaError;
 use kernel::{prelude::*, str::CStr};
-
-impl From<MetaError> for Error {
-    fn from(e: MetaError) -> Self {
-        Error::from_errno(e.to_errno())
-    }
-}
 
 /// A refusal: the errno, what failed in the kernel's words (for the C
 /// caller's log), and the instruction at fault when there is one.
@@ -63,11 +56,5 @@ impl From<Error> for Rejection {
             why: None,
             insn: None,
         }
-    }
-}
-
-impl From<MetaError> for Rejection {
-    fn from(e: MetaError) -> Self {
-        Self::because(e.into(), e.reason())
     }
 }

@@ -10,6 +10,15 @@ use crate::rules::resolve::{self as rule, KernelBtf, ResolveError};
 use crate::rules::{btf::TypeTable, insn};
 use kernel::{alloc::flags::GFP_KERNEL_ACCOUNT, bindings, prelude::*};
 
+// The calls the rule rewrites are the ones the verifier treats as such.
+const _: () = {
+    assert!(insn::JMP_CALL as u32 == bindings::BPF_JMP | bindings::BPF_CALL);
+    assert!(insn::BPF_PSEUDO_KFUNC_CALL as u32 == bindings::BPF_PSEUDO_KFUNC_CALL);
+    assert!(
+        insn::BPF_PSEUDO_KFUNC_CALL_PROG_BTF as u32 == bindings::BPF_PSEUDO_KFUNC_CALL_PROG_BTF
+    );
+};
+
 /// Resolves and rewrites the program's `BPF_PSEUDO_KFUNC_CALL_PROG_BTF`
 /// calls; returns how many were rewritten.
 ///

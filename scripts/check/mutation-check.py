@@ -126,7 +126,7 @@ KERNEL_MUTANTS = [
      "excl_prog_sha: (!excl.is_null()).then(|| excl.read()),", "excl_prog_sha: None,", "kunit"),
     ("glue: a passed check does not promote", RS + "metadata.rs", "fn verify_metadata",
      "            prog.promote()?;\n", "", "kunit"),
-    ("glue: every metadata error is -EINVAL", RS + "rejection.rs", "impl From<MetaError> for Error",
+    ("glue: every metadata error is -EINVAL", RS + "metadata.rs", "impl From<MetaError> for Error",
      "Error::from_errno(e.to_errno())", "EINVAL", "kunit"),
     ("kfunc: registered for every program type", "kernel/bpf/loader.c",
      "static int __init bpf_loader_kfunc_init", "BPF_PROG_TYPE_SYSCALL,", "BPF_PROG_TYPE_UNSPEC,",

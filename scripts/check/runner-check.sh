@@ -67,6 +67,44 @@ must_fail "a suite that skipped a case" python3 "$BPFSIG_ROOT/scripts/vm/ktap_su
 must_fail "a failed case" python3 "$BPFSIG_ROOT/scripts/vm/ktap_summary.py" "$(ktap failed ok fail ok)" --require bpfsig_core=3
 must_fail "a required suite that did not run" python3 "$BPFSIG_ROOT/scripts/vm/ktap_summary.py" "$(ktap other ok ok ok)" --require bpfsig_core=3,bpfsig_bpf=7
 
+# series.py check: the series as patches/ has it passes; a copy with a
+# fault does not. Crate patches by subject (numbers move).
+series() { python3 "$BPFSIG_ROOT/scripts/series/series.py" check "$BPFSIG_ROOT" "$1"; }
+# refuses DIR WHY: series.py check fails on DIR, and says WHY (the check
+# meant, not another one the fault also trips).
+refuses() { ! series "$1" 2>"$d/series.err" && grep -q "$2" "$d/series.err"; }
+sp() { grep -l "^Subject: .*$2" "$d/series-$1"/*.patch | head -1; } # NAME SUBJECT
+tamper() { # NAME: a copy of patches/ in $d/series-NAME
+	rm -rf "$d/series-$1" && mkdir "$d/series-$1" && cp "$BPFSIG_ROOT"/patches/*.patch "$d/series-$1/"
+}
+must_pass "the series as exported" series "$BPFSIG_ROOT/patches"
+tamper hunk
+sed -i '0,/^@@ -0,0 +1,\([0-9]*\) @@/s//@@ -0,0 +1,999 @@/' "$(sp hunk 'bpf: add the bpf_loader_verify_metadata kfunc')"
+must_pass "a hunk with a wrong line count" refuses "$d/series-hunk" "line counts are wrong"
+tamper early
+# The digest's entry point declared one patch late: #[export] would not build.
+python3 - "$(sp early 'bpf: add the bpf_loader_verify_metadata kfunc')" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+s = s.replace("+int bpfsig_loader_verify_metadata(", "+int bpfsig_loader_verify_metadata_(", 1)
+open(p, "w").write(s)
+PY
+must_pass "an entry point not declared in <linux/bpfsig.h>" refuses "$d/series-early" "needs bpfsig_loader_verify_metadata() declared"
+tamper mod
+# The digest's KUnit vectors dropped from the patch that declares them.
+python3 - "$(sp mod 'bpf: compute the program digest at BPF_PROG_LOAD entry')" <<'PY'
+import re, sys
+p = sys.argv[1]
+s = open(p).read()
+s = re.sub(r"^diff --git a/kernel/bpf/bpfsig/digest/vectors.rs .*?(?=^diff --git |\Z)", "", s, count=1, flags=re.S | re.M)
+open(p, "w").write(s)
+PY
+must_pass "a mod line whose file is not in the series" refuses "$d/series-mod" "declares digest/vectors.rs"
+tamper cover
+sed -i '0,/^Subject: \[PATCH 00\/[0-9]*\] /s//&x/' "$d/series-cover/0000-cover-letter.patch"
+must_pass "a cover letter that is not scripts/series/cover-letter.txt" refuses "$d/series-cover" "cover-letter.txt: differs"
+
 # The pinned counts exist for every layer the test command checks.
 for k in "kunit bpfsig_metadata" "kunit bpfsig_digest" "kunit bpfsig_resolve" "kunit ipe-parser" vm vm-bpfsig-n vm-ipe-prop-n; do
 	[ -n "$(expected $k)" ] || die "runner check: no pinned count for $k in selftests/expected-counts"

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Digest test vectors, shared by the host tests (which check them against
-//! the independent reference in `bpfsig-testkit`) and the KUnit suite
-//! `bpfsig_digest`, so the kernel compares against values it did not
-//! compute itself.
+//! Digest test vectors for the KUnit suite `bpfsig_digest`. The bpfsig
+//! project's userspace tests include this file too and check it against an
+//! independent copy-mask-hash reference, so the suite compares against
+//! values the kernel did not compute.
 
 /// A program exercising every masking case (x86 byte order).
 #[rustfmt::skip]

@@ -89,7 +89,7 @@ impl KernelBtf for Counting {
     }
 }
 
-/// The loader BTF (SPEC §6) with `extra` more FUNCs of the same name and
+/// The loader BTF (as libbpf writes it for a signed loader) with `extra` more FUNCs of the same name and
 /// prototype appended: ids 5 ..= 5 + extra.
 fn loader_btf_with_funcs(extra: u32) -> Result<KVec<u8>> {
     const HDR: usize = 24;
@@ -202,7 +202,7 @@ mod tests {
         Ok(())
     }
 
-    /// SPEC §5: one vmlinux lookup per distinct program-BTF FUNC id,
+    /// One vmlinux lookup per distinct program-BTF FUNC id,
     /// however many calls (here 64 ids, 4096 calls cycling through them).
     #[test]
     fn each_distinct_id_is_looked_up_once() -> Result {

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Resolution test vectors, shared by the host tests (which check them
-//! against the independent BTF writer in `bpfsig-testkit`) and the KUnit
-//! suite `bpfsig_resolve`.
+//! Resolution test vectors for the KUnit suite `bpfsig_resolve`. The bpfsig
+//! project's userspace tests include this file too and check it against an
+//! independent BTF writer, so the suite compares against values the kernel
+//! did not compute.
 
-/// The loader BTF of SPEC §6, as `bpfsig_testkit::loader_btf()` writes it
+/// The minimal BTF a signed light-skeleton loader carries, as libbpf writes it
 /// (little-endian): int, u32, void *, `int (void *map, void *hash, u32
 /// hash__sz)` and the global FUNC `bpf_loader_verify_metadata` (id 5).
 #[rustfmt::skip]

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The decision behind the kfunc `bpf_loader_verify_metadata` (SPEC §3).
+//! The decision behind the kfunc `bpf_loader_verify_metadata()`.
 //!
 //! A signed light-skeleton loader's signature covers its instructions (and
 //! BTF), in which the SHA-256 of its metadata blob is an immediate. The blob

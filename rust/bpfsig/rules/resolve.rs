@@ -76,7 +76,7 @@ pub enum ResolveError {
 }
 
 impl ResolveError {
-    /// The kernel errno for this error (SPEC §5).
+    /// The kernel errno for this error.
     pub const fn to_errno(self) -> i32 {
         match self {
             Self::UnknownName { .. } => -ENOENT,
