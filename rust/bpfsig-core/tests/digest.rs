@@ -31,10 +31,7 @@ fn ins(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> [u8; 8] {
 /// The digest of a copy of `bytes`, checking the copy is left as it was.
 fn digest_n<const N: usize>(bytes: &[u8]) -> [u8; 32] {
     let mut copy = bytes.to_vec();
-    let d = prog_digest_batched::<_, N>(
-        &mut InsnsMut::new(&mut copy).unwrap(),
-        HostSha::default(),
-    );
+    let d = prog_digest_batched::<_, N>(&mut InsnsMut::new(&mut copy).unwrap(), HostSha::default());
     assert_eq!(copy, bytes, "the program was not restored (N = {N})");
     d
 }

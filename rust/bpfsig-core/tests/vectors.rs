@@ -29,6 +29,9 @@ fn loader_btf_is_what_the_testkit_writes() {
 #[test]
 fn digest_vector_is_the_naive_reference() {
     let p = digest_vectors::DIGEST_PROG.concat();
-    assert_eq!(bpfsig_testkit::naive_digest(&p), digest_vectors::DIGEST_PROG_SHA);
+    assert_eq!(
+        bpfsig_testkit::naive_digest(&p),
+        digest_vectors::DIGEST_PROG_SHA
+    );
     assert_eq!(common::digest(&p), digest_vectors::DIGEST_PROG_SHA);
 }
