@@ -65,8 +65,8 @@ fn load_ns(insns: &[u8], btf: &std::os::fd::OwnedFd, map: i32, name: &str) -> Re
     Ok(ns)
 }
 
-/// Load times of `a` and `b`, loaded `runs` times each in turn: `b`'s
-/// median, and `a`'s as that plus the median difference within a pair.
+/// Median load times of `a` and `b`, loaded `runs` times each in turn, so
+/// that a drift of the guest's state (allocator, RCU) hits both alike.
 fn median_pair_ns(
     a: &[u8],
     b: &[u8],
@@ -75,22 +75,14 @@ fn median_pair_ns(
     name: &str,
     runs: usize,
 ) -> Result<(u64, u64), String> {
-    // The difference is a fraction of a percent of a load, less than the
-    // loads' own spread: it is taken pair by pair (the two loads of a pair
-    // run back to back, so whatever drifts over the run cancels) and the
-    // median of those differences is added to `b`'s median.
-    let (mut diffs, mut vb) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    let (mut va, mut vb) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
     for _ in 0..runs {
-        let ta = load_ns(a, btf, map, name)?;
-        let tb = load_ns(b, btf, map, name)?;
-        diffs.push(i128::from(ta) - i128::from(tb));
-        vb.push(tb);
+        va.push(load_ns(a, btf, map, name)?);
+        vb.push(load_ns(b, btf, map, name)?);
     }
-    diffs.sort_unstable();
+    va.sort_unstable();
     vb.sort_unstable();
-    let (d, mb) = (diffs[runs / 2], vb[runs / 2]);
-    let ma = u64::try_from((i128::from(mb) + d).max(0)).unwrap_or(u64::MAX);
-    Ok((ma, mb))
+    Ok((va[runs / 2], vb[runs / 2]))
 }
 
 /// Loads the loader of each skeleton header in `headers`, by name and by id.
