@@ -125,6 +125,6 @@ cat BENCHMARKS.md
 # had them), each within 1 %.
 if [ -f "$out/previous.md" ] && grep -q icount "$out/previous.md"; then
 	python3 scripts/bench/bench-compare.py "$out/previous.md" BENCHMARKS.md ||
-		log "the icount ratios moved by more than 1 % since the previous BENCHMARKS.md"
+		log "an icount ratio moved by more than 1 %, or a share by more than 0.05 points, since the previous BENCHMARKS.md (bench-compare above)"
 fi
 log "benchmarks done in $(since "$t0") s; written to BENCHMARKS.md"
