@@ -10,10 +10,10 @@
 )]
 
 use bpfsig_core::digest::*;
-use bpfsig_core::insn::{Insn, InsnsMut, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, LD_IMM64};
+use bpfsig_core::insn::{Insn, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, LD_IMM64};
 
 mod common;
-use common::HostSha;
+use common::{digest, digest_n};
 
 use bpfsig_testkit::naive_digest as naive;
 
@@ -26,18 +26,6 @@ fn ins(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> [u8; 8] {
         imm,
     }
     .to_bytes()
-}
-
-/// The digest of a copy of `bytes`, checking the copy is left as it was.
-fn digest_n<const N: usize>(bytes: &[u8]) -> [u8; 32] {
-    let mut copy = bytes.to_vec();
-    let d = prog_digest_batched::<_, N>(&mut InsnsMut::new(&mut copy).unwrap(), HostSha::default());
-    assert_eq!(copy, bytes, "the program was not restored (N = {N})");
-    d
-}
-
-fn digest(bytes: &[u8]) -> [u8; 32] {
-    digest_n::<SAVED_LOADS>(bytes)
 }
 
 /// `n` map-value loads, each after a plain instruction, all `2 n` imms
