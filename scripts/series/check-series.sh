@@ -72,7 +72,7 @@ if [[ " ${want[*]} " == *" steps "* ]]; then
 		git -C "$WT" am -q --keep-cr "$p" >/dev/null || die "$(basename "$p") does not apply"
 		# The project's config at this step: options of later patches
 		# (CONFIG_BPFSIG before patch 7, CONFIG_IPE_PROP_BPF_SIGNATURE
-		# before patch 22) do not exist yet and are not missed.
+		# before patch 23) do not exist yet and are not missed.
 		lost=$(configure "$dir" tinyconfig "$BPFSIG_ROOT/qemu/bpfsig.config" | while read -r l; do
 			sym=${l%%=*}
 			if git -C "$WT" grep -qE "^(menu)?config ${sym#CONFIG_}\$" -- '*Kconfig*'; then echo "$l"; fi

@@ -46,8 +46,11 @@ STEPS = [
     ("bpf: compute the program digest at BPF_PROG_LOAD entry", [
         "sha256.rs", "digest.rs", "digest/kunit.rs", "digest/vectors.rs",
     ]),
+    ("bpf: bpfsig: add a bounded reader for BTF types", [
+        "rules/btf.rs",
+    ]),
     ("bpf: bpfsig: add the rules for kfunc calls named in BTF", [
-        "rules/btf.rs", "rules/proto.rs", "rules/resolve.rs",
+        "rules/proto.rs", "rules/resolve.rs",
     ]),
     ("bpf: resolve loader kfunc calls through program BTF", [
         "btf.rs", "resolve.rs", "resolve/kunit.rs", "resolve/vectors.rs",
