@@ -89,8 +89,8 @@ impl KernelBtf for Counting {
     }
 }
 
-/// The loader BTF (as libbpf writes it for a signed loader) with `extra` more FUNCs of the same name and
-/// prototype appended: ids 5 ..= 5 + extra.
+/// The loader BTF (as libbpf writes it for a signed loader) with `extra`
+/// more FUNCs of the same name and prototype appended: ids 5 ..= 5 + extra.
 fn loader_btf_with_funcs(extra: u32) -> Result<KVec<u8>> {
     const HDR: usize = 24;
     const TYPES: usize = 92;
