@@ -38,7 +38,7 @@ pub(crate) unsafe fn prog_digest(
     // SAFETY: the caller guarantees `insns` is valid for reading and writing
     // `len` instructions of `INSN_SIZE` bytes each, and exclusive to us.
     let bytes = unsafe { core::slice::from_raw_parts_mut(insns.cast::<u8>(), size) };
-    let mut view = insn::InsnsMut::new(bytes).map_err(|_| EINVAL)?;
+    let mut view = insn::InsnsMut::new(bytes)?;
     Ok(rule::prog_digest(&mut view, KernelSha256::new()))
 }
 
@@ -64,6 +64,12 @@ pub unsafe extern "C" fn bpfsig_prog_digest(
         unsafe { core::ptr::copy_nonoverlapping(d.as_ptr(), out, d.len()) };
         Ok(0)
     })
+}
+
+impl From<insn::InsnError> for Error {
+    fn from(e: insn::InsnError) -> Self {
+        Error::from_errno(e.to_errno())
+    }
 }
 
 #[cfg(CONFIG_BPFSIG_KUNIT_TEST)]

@@ -35,7 +35,7 @@ where
     K: KernelBtf + ?Sized,
 {
     let mut prog =
-        insn::InsnsMut::new(insns).map_err(|_| Rejection::because(EINVAL, c"bad length"))?;
+        insn::InsnsMut::new(insns).map_err(|e| Rejection::because(e.into(), c"bad length"))?;
     let calls = rule::count_prog_btf_calls(&prog.as_insns());
     if calls == 0 {
         return Ok(0);

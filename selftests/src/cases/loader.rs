@@ -397,6 +397,9 @@ fn unsigned_prog_btf_call_exclusive(ctx: &mut Ctx) -> Outcome {
 /// BTF that names another kfunc whose prototype fits the call
 /// (`int bpf_strncasecmp(const char *, const char *, size_t)`, allowed for
 /// every program type): before §4 it bound the loader's map and ran it.
+/// The resolver, which runs before any map is bound, refuses the name
+/// first; `unsigned_prog_btf_call_cannot_bind_exclusive_map` holds the
+/// exclusive-map rule for a name it accepts.
 fn other_btf_prog_btf_call_exclusive(ctx: &mut Ctx) -> Outcome {
     let r = scenario!(
         ctx,
@@ -407,7 +410,7 @@ fn other_btf_prog_btf_call_exclusive(ctx: &mut Ctx) -> Outcome {
             ..Scenario::default()
         }
     );
-    load_failed(&r, EACCES, "exclusive map")
+    load_failed(&r, EACCES, "not a loader kfunc")
 }
 
 /// Review finding: the signed bytes are read through a 24-bit dynptr size,
