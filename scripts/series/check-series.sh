@@ -6,7 +6,9 @@
 #
 # steps:   apply patches/ one by one with git am to a scratch worktree of
 #          pristine and build each step with the project's config
-#          (tinyconfig + qemu/bpfsig.config), incrementally in one build dir.
+#          (tinyconfig + qemu/bpfsig.config), incrementally in one build dir;
+#          from the patch that adds CONFIG_BPFSIG_KUNIT_TEST (the kfunc's)
+#          on, boot each step's kernel with its KUnit suites as well.
 # configs: the whole series with CONFIG_BPFSIG=n, CONFIG_SECURITY=n,
 #          CONFIG_RUST=n, and allnoconfig + CONFIG_RUST=y, each in a build
 #          dir of its own (kept, so a re-run is incremental).
@@ -49,6 +51,20 @@ build() {
 	log "${results[-1]}"
 }
 
+# kunit NAME BUILD_DIR: boot the bzImage built there with its built-in
+# KUnit suites (scripts/vm/run-kunit.sh), record the outcome.
+kunit() {
+	local name=$1 log=$2/kunit.log s=$(date +%s) why
+	if BPFSIG_KBUILD=$2 BPFSIG_CACHE=$CHECK/kunit bash "$BPFSIG_ROOT/scripts/vm/run-kunit.sh" >"$log" 2>&1; then
+		why="ok, $(grep -a -m1 '^kunit:' "$log")"
+	else
+		why="FAILED: $(tail -1 "$log")"
+		failed=1
+	fi
+	results+=("$(printf '%-58s %5s s  %s' "$name" "$(since "$s")" "$why")")
+	log "${results[-1]}"
+}
+
 # configure BUILD_DIR BASE FRAGMENT...: BASE config with the fragments merged;
 # prints the CONFIG_ lines of the last fragment that olddefconfig dropped.
 configure() {
@@ -79,6 +95,10 @@ if [[ " ${want[*]} " == *" steps "* ]]; then
 		done)
 		[ -z "$lost" ] || die "the project's config did not survive olddefconfig at $(basename "$p"): $lost"
 		build "step $(basename "$p" .patch)" "$dir"
+		if [[ ${results[-1]} == *"  ok" ]] &&
+			grep -q '^config BPFSIG_KUNIT_TEST$' "$WT/kernel/bpf/Kconfig"; then
+			kunit "  kunit $(basename "$p" .patch | cut -c1-4)" "$dir"
+		fi
 	done
 fi
 
