@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Is the series bisectable and does it build in every configuration?
 #
-#   scripts/series/check-series.sh [steps] [configs]      (default: both)
+#   scripts/series/check-series.sh [steps] [configs] [docs]   (default: all)
 #
 # steps:   apply patches/ one by one with git am to a scratch worktree of
 #          pristine and build each step with the project's config
@@ -12,6 +12,10 @@
 # configs: the whole series with CONFIG_BPFSIG=n, CONFIG_SECURITY=n,
 #          CONFIG_RUST=n, and allnoconfig + CONFIG_RUST=y, each in a build
 #          dir of its own (kept, so a re-run is incremental).
+# docs:    scripts/kernel-doc -Wall over the C files the series touches, and
+#          make htmldocs of the Documentation/ directories it touches (Sphinx
+#          in a venv of its own), on the series and on pristine: the series
+#          must add no warning.
 #
 # Not part of the test command (a first run builds five kernels); run it
 # before sending the series. Prints one line per build with its time and
@@ -19,7 +23,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 want=("$@")
-((${#want[@]})) || want=(steps configs)
+((${#want[@]})) || want=(steps configs docs)
 t0=$(date +%s)
 [ -d "$KSRC/.git" ] || die "no kernel git tree at $KSRC (run scripts/build/fetch-kernel.sh)"
 CHECK=$BPFSIG_CACHE/check
@@ -132,6 +136,47 @@ if [[ " ${want[*]} " == *" configs "* ]]; then
 	build "config: allnoconfig + 64BIT=y RUST=y" "$dir"
 fi
 
+if [[ " ${want[*]} " == *" docs "* ]]; then
+	git -C "$WT" am --abort >/dev/null 2>&1 || true
+	if [ "$(git -C "$WT" rev-parse 'HEAD^{tree}')" != "$(KSRC=$WT series_tree)" ]; then
+		git -C "$WT" reset -q --hard pristine
+		for p in "${series[@]}"; do git -C "$WT" am -q --keep-cr "$p" >/dev/null || die "$(basename "$p") does not apply"; done
+	fi
+	P=$CHECK/linux-pristine
+	[ -e "$P/.git" ] || git -C "$WT" worktree add -q --detach "$P" pristine
+	git -C "$P" reset -q --hard pristine
+	docvenv=$CHECK/docs-venv
+	if ! "$docvenv/bin/sphinx-build" --version 2>/dev/null | grep -qx 'sphinx-build 9.0.4'; then
+		log "docs: installing Sphinx 9.0.4 in $docvenv"
+		python3 -m venv --clear "$docvenv" && "$docvenv/bin/pip" install -q \
+			Sphinx==9.0.4 alabaster pyyaml || die "pip install Sphinx failed"
+	fi
+	touched=$(git -C "$WT" diff --name-only pristine HEAD)
+	cfiles=$(grep -E '\.[ch]$' <<<"$touched" | grep -v '^tools/' || true)
+	sdirs=$(grep '^Documentation/.*\.rst$' <<<"$touched" | sed 's#^Documentation/##; s#/[^/]*$##' | sort -u | paste -sd' ')
+	# docwarn TREE: the tree's warnings, without line numbers or its path.
+	docwarn() {
+		local t=$1 f
+		(cd "$t" && for f in $cfiles; do
+			[ -f "$f" ] && python3 scripts/kernel-doc -none -Wall "$f" 2>&1
+		done
+		PATH=$docvenv/bin:$PATH make -s O="$CHECK/docs-out/$(basename "$t")" \
+			SPHINXDIRS="$sdirs" htmldocs 2>&1 | grep -E 'WARNING|ERROR' || true) |
+			sed -E "s#$t/##g; s#:[0-9]+([: ])#\1#g" | sort -u
+	}
+	s=$(date +%s)
+	docwarn "$P" >"$CHECK/docs-pristine.warn"
+	docwarn "$WT" >"$CHECK/docs-series.warn"
+	new=$(comm -13 "$CHECK/docs-pristine.warn" "$CHECK/docs-series.warn")
+	why="ok, $(wc -l <"$CHECK/docs-series.warn") warnings, all in pristine too"
+	if [ -n "$new" ]; then
+		why="NEW WARNINGS: $(head -1 <<<"$new")"
+		failed=1
+	fi
+	results+=("$(printf '%-58s %5s s  %s' "docs: kernel-doc ($(wc -w <<<"$cfiles") files), htmldocs ($sdirs)" "$(since "$s")" "$why")")
+	log "${results[-1]}"
+fi
+
 log "check-series in $(since "$t0") s:"
 printf '  %s\n' "${results[@]}" >&2
-((failed == 0)) || die "some builds failed (logs: $CHECK/build-*/build.log)"
+((failed == 0)) || die "some checks failed (logs: $CHECK/build-*/build.log, $CHECK/docs-*.warn)"
