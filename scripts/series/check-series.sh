@@ -40,6 +40,22 @@ ours=$(cat "${series[@]}" | sed -n 's#^diff --git a/\(\S*\) b/.*#\1#p' | sort -u
 
 results=()
 failed=0
+# record NAME START WHY: one line of the summary, logged as it comes.
+record() {
+	results+=("$(printf '%-58s %5s s  %s' "$1" "$(since "$2")" "$3")")
+	log "${results[-1]}"
+}
+
+# apply_series: the whole series in the scratch worktree, whatever the steps
+# did (a no-op when it is already there).
+apply_series() {
+	local p
+	git -C "$WT" am --abort >/dev/null 2>&1 || true
+	[ "$(git -C "$WT" rev-parse 'HEAD^{tree}')" = "$(KSRC=$WT series_tree)" ] && return
+	git -C "$WT" reset -q --hard pristine
+	for p in "${series[@]}"; do git -C "$WT" am -q --keep-cr "$p" >/dev/null || die "$(basename "$p") does not apply"; done
+}
+
 # build NAME BUILD_DIR: build bzImage there, record the outcome.
 build() {
 	local name=$1 log=$2/build.log s=$(date +%s) rc=0 why=ok
@@ -51,8 +67,7 @@ build() {
 		why="WARNINGS: $(grep -A4 -E '^(warning|error)|: (warning|error):' "$log" | grep -m1 -E "$ours")"
 		failed=1
 	fi
-	results+=("$(printf '%-58s %5s s  %s' "$name" "$(since "$s")" "$why")")
-	log "${results[-1]}"
+	record "$name" "$s" "$why"
 }
 
 # kunit NAME BUILD_DIR: boot the bzImage built there with its built-in
@@ -65,8 +80,7 @@ kunit() {
 		why="FAILED: $(tail -1 "$log")"
 		failed=1
 	fi
-	results+=("$(printf '%-58s %5s s  %s' "$name" "$(since "$s")" "$why")")
-	log "${results[-1]}"
+	record "$name" "$s" "$why"
 }
 
 # configure BUILD_DIR BASE FRAGMENT...: BASE config with the fragments merged;
@@ -107,12 +121,7 @@ if [[ " ${want[*]} " == *" steps "* ]]; then
 fi
 
 if [[ " ${want[*]} " == *" configs "* ]]; then
-	# The whole series, whatever the steps did.
-	git -C "$WT" am --abort >/dev/null 2>&1 || true
-	if [ "$(git -C "$WT" rev-parse 'HEAD^{tree}')" != "$(KSRC=$WT series_tree)" ]; then
-		git -C "$WT" reset -q --hard pristine
-		for p in "${series[@]}"; do git -C "$WT" am -q --keep-cr "$p" >/dev/null || die "$(basename "$p") does not apply"; done
-	fi
+	apply_series
 	frag=$CHECK/fragments
 	mkdir -p "$frag"
 	printf '# CONFIG_BPFSIG is not set\n' >"$frag/bpfsig-n"
@@ -137,11 +146,7 @@ if [[ " ${want[*]} " == *" configs "* ]]; then
 fi
 
 if [[ " ${want[*]} " == *" docs "* ]]; then
-	git -C "$WT" am --abort >/dev/null 2>&1 || true
-	if [ "$(git -C "$WT" rev-parse 'HEAD^{tree}')" != "$(KSRC=$WT series_tree)" ]; then
-		git -C "$WT" reset -q --hard pristine
-		for p in "${series[@]}"; do git -C "$WT" am -q --keep-cr "$p" >/dev/null || die "$(basename "$p") does not apply"; done
-	fi
+	apply_series
 	P=$CHECK/linux-pristine
 	[ -e "$P/.git" ] || git -C "$WT" worktree add -q --detach "$P" pristine
 	git -C "$P" reset -q --hard pristine
@@ -173,8 +178,7 @@ if [[ " ${want[*]} " == *" docs "* ]]; then
 		why="NEW WARNINGS: $(head -1 <<<"$new")"
 		failed=1
 	fi
-	results+=("$(printf '%-58s %5s s  %s' "docs: kernel-doc ($(wc -w <<<"$cfiles") files), htmldocs ($sdirs)" "$(since "$s")" "$why")")
-	log "${results[-1]}"
+	record "docs: kernel-doc ($(wc -w <<<"$cfiles") files), htmldocs ($sdirs)" "$s" "$why"
 fi
 
 log "check-series in $(since "$t0") s:"
